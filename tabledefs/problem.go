@@ -71,7 +71,7 @@ func DecodeJSON(file string, data []byte) (any, error) {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &se):
-		line, col := lineCol(data, se.Offset)
+		line, col := lineCol(data, max(se.Offset-1, 0))
 		return nil, Problems{{File: file, Line: line, Col: col, Msg: "invalid JSON: " + se.Error()}}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		line, col := lineCol(data, int64(len(data)))

@@ -1,5 +1,3 @@
-// Package tabledefs reads DMS external table definitions, validates them, and
-// parses CSV field text into typed values per the DMS type system.
 package tabledefs
 
 import "strings"

@@ -1,0 +1,246 @@
+package tabledefs
+
+// Hand-written date and time parsing: time.Parse costs several times more
+// and cannot express "at most ColumnScale fraction digits".
+
+const nanosPerDay = 86400 * 1_000_000_000
+
+var pow10 = [...]int64{1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000}
+
+// parseTemporal parses DATE, TIME and DATETIME text per the column's
+// ColumnDateFormat (see doc.go for the accepted shapes).
+func parseTemporal(s string, c *Column) (Value, error) {
+	l := layoutOf(c.DateFormat)
+	if l == layoutNone {
+		return valueErr(c.Type, s, l.expected())
+	}
+	if s == "" {
+		return valueErr(c.Type, s, "empty value")
+	}
+	scale := min(max(c.Scale, 0), MaxFractionDigits)
+	switch c.Type {
+	case TypeTime:
+		if len(s) >= 3 && s[2] == ':' { // HH:... never starts a date
+			nanos, i, reason := scanClock(s, 0, l)
+			if reason == "" && i != len(s) {
+				reason = l.expected()
+			}
+			if reason != "" {
+				return valueErr(c.Type, s, reason)
+			}
+			return TimeValue(truncNanos(nanos, scale)), nil
+		}
+		_, nanos, hasClock, reason := scanStamp(s, l)
+		if reason == "" && !hasClock {
+			reason = "no time of day"
+		}
+		if reason != "" {
+			return valueErr(c.Type, s, reason)
+		}
+		return TimeValue(truncNanos(nanos, scale)), nil
+	case TypeDate:
+		days, nanos, _, reason := scanStamp(s, l)
+		if reason != "" {
+			return valueErr(c.Type, s, reason)
+		}
+		if nanos != 0 {
+			return truncErr(c.Type, s, "the time of day would be dropped")
+		}
+		return DateValue(days), nil
+	default: // TypeDateTime
+		days, nanos, _, reason := scanStamp(s, l)
+		if reason != "" {
+			return valueErr(c.Type, s, reason)
+		}
+		nanos = truncNanos(nanos, scale)
+		return Value{Kind: KindTimestamp, Int: days*86400 + nanos/1_000_000_000, Nano: int32(nanos % 1_000_000_000)}, nil
+	}
+}
+
+// truncNanos keeps scale fraction digits, dropping the rest as DMS does.
+func truncNanos(nanos int64, scale int) int64 {
+	return nanos - nanos%pow10[9-scale]
+}
+
+// scanStamp parses a date, optionally followed by a time of day, in layout l.
+// It returns days since the epoch and nanoseconds since midnight.
+func scanStamp(s string, l dateLayout) (days, nanos int64, hasClock bool, reason string) {
+	var y, m, d int
+	var ok bool
+	i := 0
+	switch l {
+	case layoutISO, layoutYMDDash, layoutYMDDashF, layoutYMDSlash, layoutYMDSlashF:
+		sep := byte('-')
+		if l == layoutYMDSlash || l == layoutYMDSlashF {
+			sep = '/'
+		}
+		if len(s) < 10 || s[4] != sep || s[7] != sep {
+			return 0, 0, false, l.expected()
+		}
+		y, ok = digits(s, 0, 4)
+		m, ok = digitsAnd(ok, s, 5, 2)
+		d, ok = digitsAnd(ok, s, 8, 2)
+		i = 10
+	case layoutMDYSlash, layoutMDYSlashF:
+		if len(s) < 10 || s[2] != '/' || s[5] != '/' {
+			return 0, 0, false, l.expected()
+		}
+		m, ok = digits(s, 0, 2)
+		d, ok = digitsAnd(ok, s, 3, 2)
+		y, ok = digitsAnd(ok, s, 6, 4)
+		i = 10
+	case layoutYMDCompact, layoutYMDCompactF:
+		if len(s) < 8 {
+			return 0, 0, false, l.expected()
+		}
+		y, ok = digits(s, 0, 4)
+		m, ok = digitsAnd(ok, s, 4, 2)
+		d, ok = digitsAnd(ok, s, 6, 2)
+		i = 8
+	}
+	if !ok {
+		return 0, 0, false, l.expected()
+	}
+	switch {
+	case y < 1:
+		return 0, 0, false, "year out of range 0001-9999"
+	case m < 1 || m > 12:
+		return 0, 0, false, "month out of range 01-12"
+	case d < 1 || d > daysIn(y, m):
+		return 0, 0, false, "day out of range for the month"
+	}
+	days = daysFromCivil(y, m, d)
+	if i == len(s) {
+		return days, 0, false, ""
+	}
+	if s[i] != ' ' && (l != layoutISO || s[i] != 'T') {
+		return 0, 0, false, l.expected()
+	}
+	nanos, i, reason = scanClock(s, i+1, l)
+	if reason == "" && i != len(s) {
+		reason = l.expected()
+	}
+	return days, nanos, true, reason
+}
+
+// scanClock parses HH:MM:SS, a fraction when l allows it, and for the ISO
+// layout a trailing Z, starting at s[i]. It returns the position after them.
+func scanClock(s string, i int, l dateLayout) (nanos int64, next int, reason string) {
+	if len(s) < i+8 || s[i+2] != ':' || s[i+5] != ':' {
+		return 0, i, l.expected()
+	}
+	h, ok := digits(s, i, 2)
+	mi, ok := digitsAnd(ok, s, i+3, 2)
+	sec, ok := digitsAnd(ok, s, i+6, 2)
+	if !ok {
+		return 0, i, l.expected()
+	}
+	switch {
+	case h > 23:
+		return 0, i, "hour out of range 00-23"
+	case mi > 59:
+		return 0, i, "minute out of range 00-59"
+	case sec > 59:
+		return 0, i, "second out of range 00-59"
+	}
+	nanos = (int64(h)*3600 + int64(mi)*60 + int64(sec)) * 1_000_000_000
+	i += 8
+	if i < len(s) && s[i] == '.' && l.fraction() {
+		i++
+		start := i
+		var frac int64
+		for i < len(s) && isDigit(s[i]) {
+			if i-start < 9 { // digits beyond nanoseconds are dropped like any beyond ColumnScale
+				frac = frac*10 + int64(s[i]-'0')
+			}
+			i++
+		}
+		n := i - start
+		if n == 0 {
+			return 0, i, "no digits after the decimal point"
+		}
+		if n < 9 {
+			frac *= pow10[9-n]
+		}
+		nanos += frac
+	}
+	if l == layoutISO && i < len(s) && s[i] == 'Z' {
+		i++
+	}
+	return nanos, i, ""
+}
+
+// digits reads n decimal digits at s[i:]; the caller has checked the length.
+func digits(s string, i, n int) (int, bool) {
+	v := 0
+	for j := i; j < i+n; j++ {
+		d := s[j] - '0'
+		if d > 9 {
+			return 0, false
+		}
+		v = v*10 + int(d)
+	}
+	return v, true
+}
+
+func digitsAnd(ok bool, s string, i, n int) (int, bool) {
+	if !ok {
+		return 0, false
+	}
+	return digits(s, i, n)
+}
+
+func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
+
+func daysIn(y, m int) int {
+	switch m {
+	case 2:
+		if isLeap(y) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil converts a proleptic Gregorian date to days since
+// 1970-01-01 (Howard Hinnant's algorithm).
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
+}
+
+// civilFromDays is the inverse of daysFromCivil.
+func civilFromDays(z int64) (y, m, d int) {
+	z += 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d = int(doy - (153*mp+2)/5 + 1)
+	m = int(mp + 3)
+	if m > 12 {
+		m -= 12
+	}
+	y = int(yoe + era*400)
+	if m <= 2 {
+		y++
+	}
+	return y, m, d
+}

@@ -1,0 +1,285 @@
+package tabledefs
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// ValueError says why field text could not be parsed as a column's type.
+// Text aliases the parsed field like the Values do: clone it to keep it past
+// the current batch.
+type ValueError struct {
+	Type   Type
+	Text   string
+	Reason string
+	// Truncation is set when the text is well formed but keeping it would
+	// lose data (STRING or BYTE longer than ColumnLength, NUMERIC fraction
+	// digits beyond ColumnScale, a DATE with a time of day). Callers apply
+	// DataTruncationErrorPolicy to these and DataErrorPolicy to the rest.
+	Truncation bool
+}
+
+// maxShownText bounds how much of a field an error message quotes, so that
+// a rejected CLOB does not produce a megabyte of log.
+const maxShownText = 64
+
+func (e *ValueError) Error() string {
+	text := e.Text
+	more := ""
+	if len(text) > maxShownText {
+		cut := maxShownText
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text, more = text[:cut], "..."
+	}
+	verb := " is not a valid "
+	if e.Truncation {
+		verb = " would be truncated as "
+	}
+	return strconv.Quote(text) + more + verb + e.Type.String() + ": " + e.Reason
+}
+
+func valueErr(t Type, s, reason string) (Value, error) {
+	return Null, &ValueError{Type: t, Text: s, Reason: reason}
+}
+
+func truncErr(t Type, s, reason string) (Value, error) {
+	return Null, &ValueError{Type: t, Text: s, Reason: reason, Truncation: true}
+}
+
+// ParseValue parses the text of one non-NULL CSV field as the column's type.
+// Deciding what is NULL (CsvNullValue, empty fields) is the caller's job.
+// It returns a *ValueError when the text is not valid. On success nothing is
+// allocated except for BYTE/BLOB (the decoded bytes) and NUMERIC text that is
+// not already canonical; STRING, CLOB and canonical NUMERIC values alias s.
+func (c *Column) ParseValue(s string) (Value, error) {
+	switch c.Type {
+	case TypeInt1:
+		return parseSigned(s, TypeInt1, math.MinInt8, math.MaxInt8)
+	case TypeInt2:
+		return parseSigned(s, TypeInt2, math.MinInt16, math.MaxInt16)
+	case TypeInt4:
+		return parseSigned(s, TypeInt4, math.MinInt32, math.MaxInt32)
+	case TypeInt8:
+		return parseSigned(s, TypeInt8, math.MinInt64, math.MaxInt64)
+	case TypeUint1:
+		return parseUnsigned(s, TypeUint1, math.MaxUint8)
+	case TypeUint2:
+		return parseUnsigned(s, TypeUint2, math.MaxUint16)
+	case TypeUint4:
+		return parseUnsigned(s, TypeUint4, math.MaxUint32)
+	case TypeUint8:
+		return parseUnsigned(s, TypeUint8, math.MaxUint64)
+	case TypeReal4:
+		return parseFloat(s, TypeReal4, 32)
+	case TypeReal8:
+		return parseFloat(s, TypeReal8, 64)
+	case TypeNumeric:
+		return parseDecimal(s, c.Precision, c.Scale)
+	case TypeBoolean:
+		return parseBool(s)
+	case TypeString, TypeClob:
+		if c.Type == TypeString && c.Length > 0 && len(s) > c.Length {
+			return truncErr(c.Type, s, strconv.Itoa(len(s))+" bytes exceed ColumnLength "+strconv.Itoa(c.Length))
+		}
+		if !utf8.ValidString(s) {
+			return valueErr(c.Type, s, "invalid UTF-8")
+		}
+		return StringValue(s), nil
+	case TypeByte, TypeBlob:
+		return parseHex(s, c)
+	case TypeDate, TypeTime, TypeDateTime:
+		return parseTemporal(s, c)
+	}
+	return valueErr(c.Type, s, "the column has no valid type")
+}
+
+// scanInteger reads [+-]digits into a sign and a 64-bit magnitude.
+func scanInteger(s string) (neg bool, mag uint64, overflow bool, reason string) {
+	if s == "" {
+		return false, 0, false, "empty value"
+	}
+	i := 0
+	if s[0] == '+' || s[0] == '-' {
+		neg = s[0] == '-'
+		i = 1
+	}
+	if i == len(s) {
+		return neg, 0, false, "no digits"
+	}
+	if len(s)-i <= 19 { // 19 digits cannot overflow a uint64: skip the check
+		for ; i < len(s); i++ {
+			d := s[i] - '0'
+			if d > 9 {
+				return neg, 0, false, unexpectedChar(s, i)
+			}
+			mag = mag*10 + uint64(d)
+		}
+		return neg, mag, false, ""
+	}
+	for ; i < len(s); i++ {
+		d := s[i] - '0'
+		if d > 9 {
+			return neg, 0, false, unexpectedChar(s, i)
+		}
+		if mag > (math.MaxUint64-uint64(d))/10 {
+			overflow = true
+			continue // keep scanning: a bad character is the better reason
+		}
+		if !overflow {
+			mag = mag*10 + uint64(d)
+		}
+	}
+	return neg, mag, overflow, ""
+}
+
+func parseSigned(s string, t Type, lo, hi int64) (Value, error) {
+	neg, mag, overflow, reason := scanInteger(s)
+	if reason != "" {
+		return valueErr(t, s, reason)
+	}
+	if overflow || (!neg && mag > uint64(hi)) || (neg && mag > uint64(-(lo+1))+1) {
+		return valueErr(t, s, rangeReason[t])
+	}
+	if neg {
+		return IntValue(int64(-mag)), nil
+	}
+	return IntValue(int64(mag)), nil
+}
+
+func parseUnsigned(s string, t Type, hi uint64) (Value, error) {
+	neg, mag, overflow, reason := scanInteger(s)
+	if reason != "" {
+		return valueErr(t, s, reason)
+	}
+	if overflow || mag > hi || (neg && mag != 0) {
+		return valueErr(t, s, rangeReason[t])
+	}
+	return UintValue(mag), nil
+}
+
+var rangeReason = map[Type]string{
+	TypeInt1:  "out of range -128 to 127",
+	TypeInt2:  "out of range -32768 to 32767",
+	TypeInt4:  "out of range -2147483648 to 2147483647",
+	TypeInt8:  "out of range -9223372036854775808 to 9223372036854775807",
+	TypeUint1: "out of range 0 to 255",
+	TypeUint2: "out of range 0 to 65535",
+	TypeUint4: "out of range 0 to 4294967295",
+	TypeUint8: "out of range 0 to 18446744073709551615",
+}
+
+func unexpectedChar(s string, i int) string {
+	if c := s[i]; c < utf8.RuneSelf {
+		return asciiCharReasons[c] // no allocation for the common case
+	}
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return "unexpected character " + strconv.QuoteRune(r)
+}
+
+var asciiCharReasons = func() (out [utf8.RuneSelf]string) {
+	for c := range out {
+		out[c] = "unexpected character " + strconv.QuoteRune(rune(c))
+	}
+	return out
+}()
+
+func parseFloat(s string, t Type, bits int) (Value, error) {
+	f, err := strconv.ParseFloat(s, bits)
+	if err != nil {
+		if s == "" {
+			return valueErr(t, s, "empty value")
+		}
+		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+			return valueErr(t, s, "out of range")
+		}
+		return valueErr(t, s, "not a number")
+	}
+	return FloatValue(f), nil
+}
+
+func parseBool(s string) (Value, error) {
+	switch len(s) {
+	case 1:
+		switch s[0] {
+		case '1', 't', 'T', 'y', 'Y':
+			return BoolValue(true), nil
+		case '0', 'f', 'F', 'n', 'N':
+			return BoolValue(false), nil
+		}
+	case 2:
+		if strings.EqualFold(s, "no") {
+			return BoolValue(false), nil
+		}
+	case 3:
+		if strings.EqualFold(s, "yes") {
+			return BoolValue(true), nil
+		}
+	case 4:
+		if strings.EqualFold(s, "true") {
+			return BoolValue(true), nil
+		}
+	case 5:
+		if strings.EqualFold(s, "false") {
+			return BoolValue(false), nil
+		}
+	}
+	return valueErr(TypeBoolean, s, "expected true/false, t/f, 1/0, y/n or yes/no")
+}
+
+// parseHex decodes hex text, with an optional 0x or 0X prefix, into raw bytes.
+func parseHex(s string, c *Column) (Value, error) {
+	h := s
+	if len(h) >= 2 && h[0] == '0' && (h[1] == 'x' || h[1] == 'X') {
+		h = h[2:]
+	}
+	if len(h)%2 != 0 {
+		for i := 0; i < len(h); i++ {
+			if unhex(h[i]) > 15 {
+				return valueErr(c.Type, s, unexpectedChar(h, i))
+			}
+		}
+		return valueErr(c.Type, s, "odd number of hex digits")
+	}
+	n := len(h) / 2
+	if c.Type == TypeByte && c.Length > 0 && n > c.Length {
+		return truncErr(c.Type, s, strconv.Itoa(n)+" bytes exceed ColumnLength "+strconv.Itoa(c.Length))
+	}
+	if n == 0 {
+		return BytesValue(""), nil
+	}
+	b := make([]byte, n)
+	for i := range b {
+		hi, lo := unhex(h[2*i]), unhex(h[2*i+1])
+		if hi|lo > 15 {
+			j := 2 * i
+			if hi <= 15 {
+				j++
+			}
+			return valueErr(c.Type, s, unexpectedChar(h, j))
+		}
+		b[i] = hi<<4 | lo
+	}
+	// b is never written again: viewing it as a string saves a second copy.
+	return BytesValue(unsafe.String(&b[0], n)), nil
+}
+
+func unhex(c byte) byte { return unhexTable[c] }
+
+// unhexTable maps a hex digit to its value and anything else to 0xFF.
+var unhexTable = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xFF
+	}
+	for i := byte(0); i < 10; i++ {
+		t['0'+i] = i
+	}
+	for i := byte(0); i < 6; i++ {
+		t['a'+i], t['A'+i] = 10+i, 10+i
+	}
+	return t
+}()
