@@ -15,6 +15,21 @@ type TargetTable struct {
 	// Document is set by map-record-to-document: targets write the whole
 	// record as one JSON document under "_doc" when Kinesis renders it.
 	Document bool
+	// JSONColumns lists the indexes of Columns that hold JSON documents
+	// (object-mapping attributes with attribute-sub-type json): their
+	// values are KindString holding JSON text, which JSON targets embed as
+	// JSON rather than as a string.
+	JSONColumns []int
+}
+
+// IsJSON reports whether column i holds JSON document text.
+func (t *TargetTable) IsJSON(i int) bool {
+	for _, j := range t.JSONColumns {
+		if j == i {
+			return true
+		}
+	}
+	return false
 }
 
 // Record is an event after mapping, ready for every target.
