@@ -74,6 +74,9 @@ type Reject struct {
 	Position string // human-readable: "s3://bucket/key:17"
 	Reason   string
 	Raw      string
+	// Truncation marks a value that did not fit its column (DMS applies
+	// DataTruncationErrorPolicy to these instead of DataErrorPolicy).
+	Truncation bool
 }
 
 // Batch is what one Next call returns. Pos is the position just after the
