@@ -111,7 +111,9 @@ func App(opts Options) *cli.App {
 		Commands: []*cli.Command{
 			validateCommand(o),
 			versionCommand(o),
-			// run, status and check are appended here, one line each.
+			runCommand(o),
+			statusCommand(o),
+			checkCommand(o),
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {

@@ -1,0 +1,103 @@
+package file
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sluicedata/sluice/mapping"
+	"github.com/sluicedata/sluice/source"
+	td "github.com/sluicedata/sluice/tabledefs"
+	"github.com/sluicedata/sluice/target/kinesis"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func records() []mapping.Record {
+	tbl := &mapping.TargetTable{Schema: "public", Name: "foo", Columns: []td.Column{
+		{Name: "id", Type: td.TypeInt8, IsPK: true}, {Name: "name", Type: td.TypeString, Nullable: true},
+		{Name: "raw", Type: td.TypeByte, Nullable: true}, {Name: "at", Type: td.TypeDateTime, Scale: 3, Nullable: true}}}
+	at := td.TimestampValue(time.Date(2023, 1, 16, 6, 18, 32, 123000000, time.UTC))
+	ev := func(op source.Op, tx string, seq int64) *source.Event {
+		return &source.Event{Op: op, TxID: tx, Origin: "0/16B3748", Seq: seq}
+	}
+	return []mapping.Record{
+		{Event: ev(source.OpDropTable, "", 0), Table: tbl, PartitionKey: "TASK.public.foo", PartitionKeyType: "task-id"},
+		{Event: ev(source.OpCreateTable, "", 0), Table: tbl, PartitionKey: "TASK.public.foo", PartitionKeyType: "task-id"},
+		{Event: ev(source.OpLoad, "", 1), Table: tbl, Values: []td.Value{td.IntValue(1), td.StringValue("a\"\n"), td.BytesValue("\x01\x02"), at},
+			PartitionKey: "public.foo.1", PartitionKeyType: "primary-key"},
+		{Event: ev(source.OpTruncate, "", 2), Table: tbl, PartitionKey: "TASK.public.foo"}, // not emitted by default
+		{Event: ev(source.OpUpdate, "1139", 3), Table: tbl, Values: []td.Value{td.IntValue(1), td.Null, td.Null, at},
+			Before: []td.Value{td.IntValue(1), td.StringValue("a"), td.Null, at}, PartitionKey: "public.foo", PartitionKeyType: "schema-table"},
+	}
+}
+
+func TestFileTarget(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	now := func() time.Time { return time.Date(2024, 7, 29, 0, 58, 17, 983670000, time.UTC) }
+	opts := kinesis.MessageOptions{MessageFormat: kinesis.FormatJSON, TaskID: "TASK", IncludeTransactionDetails: true,
+		BeforeImage: kinesis.BeforeImageOptions{Enabled: true, FieldName: "before-image", ColumnFilter: "all"}}
+	ctx := context.Background()
+	for run := 0; run < 2; run++ { // the second run appends (restart)
+		tg, err := New(path, opts, WithNow(now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tg.Write(ctx, records()); err != nil {
+			t.Fatal(err)
+		}
+		if err := tg.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := tg.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(got))
+	n := 0
+	for sc.Scan() {
+		var line struct {
+			PartitionKey string
+			Data         map[string]json.RawMessage
+		}
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatalf("line %d: %v: %s", n+1, err, sc.Bytes())
+		}
+		if line.PartitionKey == "" || line.Data["metadata"] == nil {
+			t.Fatalf("line %d lacks PartitionKey or Data.metadata: %s", n+1, sc.Bytes())
+		}
+		n++
+	}
+	if n != 8 {
+		t.Fatalf("%d lines, want 8 (4 records × 2 runs)", n)
+	}
+	golden := filepath.Join("..", "..", "testdata", "kinesis", "file_target.jsonl")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s:\n%s", golden, got)
+	}
+}
+
+func TestFileTargetBadPath(t *testing.T) {
+	if _, err := New(filepath.Join(t.TempDir(), "missing", "x.jsonl"), kinesis.MessageOptions{}); err == nil {
+		t.Fatal("want error for a missing directory")
+	}
+}
