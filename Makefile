@@ -9,7 +9,7 @@ build:        ## the sluice binary in bin/
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/sluice ./cmd/sluice
 
 test:         ## unit + integration tests against the local stand-ins; always torn down
-	./scripts/with-infra.sh $(GO) test -race -count=1 ./...
+	./scripts/with-infra.sh ./scripts/test.sh
 
 test-unit:    ## nothing started; integration tests skip themselves
 	$(GO) test ./...

@@ -189,7 +189,7 @@ func (r *Runner) reject(rj source.Reject) error {
 		if err := r.exc.Append(rj, now); err != nil {
 			return err
 		}
-		r.Log.Warn("row rejected", "task", r.Task, "table", key, "position", rj.Position, "reason", rj.Reason, "policy", string(policy))
+		r.Log.Warn("row rejected", "table", key, "position", rj.Position, "reason", rj.Reason, "policy", string(policy))
 	}
 	describe := func() string {
 		return fmt.Sprintf("data error in %s at %s: %s", orUnknown(key), rj.Position, rj.Reason)
@@ -241,13 +241,13 @@ func (r *Runner) tableFault(tf *TableFault) error {
 // towards TableErrorEscalationCount (task-wide).
 func (r *Runner) suspend(key, msg string) error {
 	if key == "" {
-		r.Log.Warn("cannot suspend a row that names no table; continuing", "task", r.Task, "reason", msg)
+		r.Log.Warn("cannot suspend a row that names no table; continuing", "reason", msg)
 		return nil
 	}
 	if !r.book.suspend(key, msg, r.Now()) {
 		return nil
 	}
-	r.Log.Error("table suspended", "task", r.Task, "table", key, "reason", msg)
+	r.Log.Error("table suspended", "table", key, "reason", msg)
 	r.mu.Lock()
 	r.suspended[key] = true
 	r.toSuspend = append(r.toSuspend, key)

@@ -122,7 +122,7 @@ func (p *Progress) report(r *Runner, now time.Time) {
 	for _, row := range rows {
 		total += row.rows
 	}
-	p.Log.Info("progress", "task", r.Task, "status", st.Status, "full_load_percent", st.FullLoadProgressPercent,
+	p.Log.Info("progress", "status", st.Status, "full_load_percent", st.FullLoadProgressPercent,
 		"tables_loaded", st.TablesLoaded, "tables_loading", st.TablesLoading, "tables_queued", st.TablesQueued,
 		"tables_errored", st.TablesErrored, "rows", total, "rejected", st.RejectedRows, "cdc_lag", lag)
 }

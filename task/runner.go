@@ -223,7 +223,7 @@ func (r *Runner) defaults() error {
 		max: time.Duration(e.RecoverableErrorThrottlingMax) * r.RetryUnit, classify: r.Retryable,
 		stopAtMax: e.RecoverableErrorStopRetryAfterThrottlingMax,
 		onRetry: func(what string, err error, wait time.Duration) {
-			r.Log.Warn("recoverable error, retrying", "task", r.Task, "action", what, "err", err, "wait", wait)
+			r.Log.Warn("recoverable error, retrying", "action", what, "err", err, "wait", wait)
 			r.Metrics.retried(what, throttled(err))
 		},
 	}
@@ -289,7 +289,7 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	r.running.Store(true)
 	defer r.running.Store(false)
 	r.lastSave = r.Now()
-	r.Log.Info("task started", "task", r.Task, "migration_type", r.MigrationType, "resumed", cp != nil)
+	r.Log.Info("task started", "migration_type", r.MigrationType, "resumed", cp != nil)
 	return r.loop(ctx)
 }
 
@@ -560,7 +560,7 @@ func (r *Runner) process(ctx context.Context, b *source.Batch) error {
 	}
 	for _, t := range b.Completed {
 		r.book.completed(t, now)
-		r.Log.Info("table loaded", "task", r.Task, "table", t)
+		r.Log.Info("table loaded", "table", t)
 	}
 	if len(b.Pos) > 0 {
 		r.pending = b.Pos
@@ -635,7 +635,7 @@ func (r *Runner) saveCheckpoint(ctx context.Context, pos source.Position, stats 
 	}
 	r.lastSave = r.Now()
 	r.Metrics.saved()
-	r.Log.Debug("checkpoint saved", "task", r.Task, "phase", phase)
+	r.Log.Debug("checkpoint saved", "phase", phase)
 	return nil
 }
 
@@ -673,7 +673,7 @@ func (r *Runner) finish(ctx context.Context, stopProducer func(), reason string)
 		return r.fail(fctx, fmt.Errorf("final commit: %w", err))
 	}
 	res := Result{Status: StatusStopped, StopReason: reason, Rejected: r.rejected.Load(), Stats: r.savedStats}
-	r.Log.Info("task stopped", "task", r.Task, "stop_reason", reason, "rejected", res.Rejected)
+	r.Log.Info("task stopped", "stop_reason", reason, "rejected", res.Rejected)
 	return res, nil
 }
 
@@ -693,15 +693,15 @@ func (r *Runner) fail(ctx context.Context, err error) (Result, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.GraceTimeout)
 		defer cancel()
 		if serr := r.exc.Sync(); serr != nil {
-			r.Log.Error("syncing exceptions file after failure", "task", r.Task, "err", serr)
+			r.Log.Error("syncing exceptions file after failure", "err", serr)
 		}
 		if serr := r.Store.Save(fctx, &Checkpoint{Version: CheckpointVersion, Task: r.Task,
 			Fingerprint: r.Identity.Fingerprint(), Identity: r.Identity.normalized(), Phase: r.phase(stats),
 			Source: r.saved, Stats: stats, SavedAt: now.UTC()}); serr != nil {
-			r.Log.Error("saving failed status", "task", r.Task, "err", serr)
+			r.Log.Error("saving failed status", "err", serr)
 		}
 	}
-	r.Log.Error("task failed", "task", r.Task, "err", err)
+	r.Log.Error("task failed", "err", err)
 	return Result{Status: StatusFailed, StopReason: reason, Rejected: r.rejected.Load(), Stats: stats, Err: err}, err
 }
 

@@ -39,15 +39,53 @@ func New(path string, msg kinesis.MessageOptions, opts ...Option) (*Target, erro
 		return nil, fmt.Errorf("file target: %w", err)
 	}
 	msg.MessageFormat = kinesis.FormatJSONUnformatted
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("opening file target: %w", err)
+	}
+	if err := trimTornTail(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("opening file target %s: %w", path, err)
 	}
 	t := &Target{path: path, f: f, w: bufio.NewWriterSize(f, 1<<20), enc: kinesis.NewEncoder(msg), now: time.Now}
 	for _, o := range opts {
 		o(t)
 	}
 	return t, nil
+}
+
+// trimTornTail cuts a last line left half-written by a process that was
+// killed mid-write, so that appending starts on a line of its own. The
+// record it held is re-delivered from the checkpoint, so nothing is lost.
+func trimTornTail(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	end := st.Size()
+	buf := make([]byte, 64<<10)
+	for pos := end; pos > 0; {
+		n := int64(len(buf))
+		if pos < n {
+			n = pos
+		}
+		pos -= n
+		if _, err := f.ReadAt(buf[:n], pos); err != nil {
+			return err
+		}
+		for i := n - 1; i >= 0; i-- {
+			if buf[i] == '\n' {
+				if keep := pos + i + 1; keep != end {
+					return f.Truncate(keep)
+				}
+				return nil
+			}
+		}
+	}
+	if end > 0 {
+		return f.Truncate(0)
+	}
+	return nil
 }
 
 // Write encodes recs into the buffer; records DMS would not send (for

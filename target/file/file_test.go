@@ -101,3 +101,32 @@ func TestFileTargetBadPath(t *testing.T) {
 		t.Fatal("want error for a missing directory")
 	}
 }
+
+// A process killed mid-write leaves a partial last line; the next run must
+// not append to it.
+func TestReopenTrimsTornLine(t *testing.T) {
+	for _, tc := range []struct{ name, before, want string }{
+		{"torn after complete lines", "{\"a\":1}\n{\"b\":", "{\"a\":1}\n"},
+		{"only a torn line", "{\"b\":", ""},
+		{"complete", "{\"a\":1}\n", "{\"a\":1}\n"},
+		{"empty", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "out.jsonl")
+			if err := os.WriteFile(path, []byte(tc.before), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			tg, err := New(path, kinesis.MessageOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tg.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := os.ReadFile(path)
+			if string(got) != tc.want {
+				t.Fatalf("after reopening %q: %q, want %q", tc.before, got, tc.want)
+			}
+		})
+	}
+}

@@ -1,6 +1,8 @@
 package kinesis
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -131,16 +133,16 @@ func (e *Encoder) Append(dst []byte, r *mapping.Record, now time.Time) []byte {
 		if r.Table.Document {
 			w.keyQ(`"_doc"`)
 			w.open('{')
-			e.columns(&w, r.Table.Columns, r.Values, false)
+			e.columns(&w, r.Table, r.Values, false)
 			w.close('}')
 		} else {
-			e.columns(&w, r.Table.Columns, r.Values, false)
+			e.columns(&w, r.Table, r.Values, false)
 		}
 		w.close('}')
 		if r.Event.Op == source.OpUpdate && e.o.BeforeImage.Enabled && r.Before != nil {
 			w.key(e.o.BeforeImage.FieldName)
 			w.open('{')
-			e.columns(&w, r.Table.Columns, r.Before, true)
+			e.columns(&w, r.Table, r.Before, true)
 			w.close('}')
 		}
 	}
@@ -153,7 +155,8 @@ func (e *Encoder) Append(dst []byte, r *mapping.Record, now time.Time) []byte {
 	return w.b
 }
 
-func (e *Encoder) columns(w *jw, cols []tabledefs.Column, vals []tabledefs.Value, before bool) {
+func (e *Encoder) columns(w *jw, t *mapping.TargetTable, vals []tabledefs.Value, before bool) {
+	cols := t.Columns
 	n := min(len(cols), len(vals))
 	names := e.quotedNames(cols)
 	for i := 0; i < n; i++ {
@@ -171,8 +174,23 @@ func (e *Encoder) columns(w *jw, cols []tabledefs.Column, vals []tabledefs.Value
 			continue
 		}
 		w.keyQ(names[i])
+		if v.Kind == tabledefs.KindString && len(t.JSONColumns) > 0 && t.IsJSON(i) {
+			w.b = appendJSONDocument(w.b, v.Str)
+			continue
+		}
 		w.b = e.appendValue(w.b, v, c)
 	}
+}
+
+// appendJSONDocument embeds the JSON text of an object-mapping document
+// attribute (attribute-sub-type json) as JSON, compacted so that a message
+// stays on one line; text that is not valid JSON is written as a string.
+func appendJSONDocument(b []byte, doc string) []byte {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, []byte(doc)); err != nil {
+		return appendString(b, doc)
+	}
+	return append(b, buf.Bytes()...)
 }
 
 func (e *Encoder) appendValue(b []byte, v tabledefs.Value, c *tabledefs.Column) []byte {

@@ -376,3 +376,25 @@ func BenchmarkEncode(b *testing.B) {
 		})
 	}
 }
+
+// Object-mapping document attributes (attribute-sub-type json) are embedded
+// as JSON, not as a string; invalid text stays a string.
+func TestEncodeJSONDocumentColumn(t *testing.T) {
+	tbl := &mapping.TargetTable{Schema: "Test", Name: "Customers",
+		Columns: []td.Column{
+			{Name: "id", Type: td.TypeInt8, IsPK: true},
+			{Name: "ContactDetails", Type: td.TypeString, Length: 1000},
+			{Name: "Broken", Type: td.TypeString, Length: 1000},
+		},
+		JSONColumns: []int{1, 2},
+	}
+	r := rec(source.OpLoad, tbl, []td.Value{td.IntValue(7),
+		td.StringValue("{\"Home\": {\"Phone\": \"555\",\n \"Address\": \"1 Main St\"}}"),
+		td.StringValue(`{"open":`)}, nil, "", 1)
+	enc := NewEncoder(MessageOptions{MessageFormat: FormatJSONUnformatted})
+	got := string(enc.Append(nil, &r, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)))
+	want := `"data":{"id":7,"ContactDetails":{"Home":{"Phone":"555","Address":"1 Main St"}},"Broken":"{\"open\":"}`
+	if !strings.Contains(got, want) {
+		t.Fatalf("got %s\nwant it to contain %s", got, want)
+	}
+}
