@@ -356,7 +356,7 @@ func TestBinaryKill9Kinesis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills processes repeatedly")
 	}
-	for _, seed := range []uint64{1, 2, 3} {
+	for seed := uint64(1); seed <= 8; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { kill9Run(t, si, seed) })
 	}
 }
@@ -420,7 +420,7 @@ func kill9Run(t *testing.T, si standIns, seed uint64) {
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		var killAt <-chan time.Time
-		at := time.Duration(100+rng.IntN(900)) * time.Millisecond
+		at := time.Duration(50+rng.IntN(650)) * time.Millisecond
 		if len(kills) < 6 {
 			killAt = time.After(at)
 		}
