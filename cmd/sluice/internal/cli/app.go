@@ -109,11 +109,11 @@ func App(opts Options) *cli.App {
 		},
 		Before: func(c *cli.Context) error { return o.setLogger(c) },
 		Commands: []*cli.Command{
-			validateCommand(o),
-			versionCommand(o),
 			runCommand(o),
 			statusCommand(o),
+			validateCommand(o),
 			checkCommand(o),
+			versionCommand(o),
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {

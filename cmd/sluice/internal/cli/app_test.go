@@ -77,7 +77,7 @@ func TestCommands(t *testing.T) {
 		{name: "unknown flag", args: []string{"validate", "task", "--strict", "x.json"},
 			wantCode: ExitUsage, wantStderr: []string{"flag provided but not defined: -strict"}},
 		{name: "unknown command", args: []string{"valdate", "task", "x.json"},
-			wantCode: ExitUsage, wantStderr: []string{`unknown command "valdate"; commands: validate, version, run, status, check (did you mean "validate"?)`}},
+			wantCode: ExitUsage, wantStderr: []string{`unknown command "valdate"; commands: run, status, validate, check, version (did you mean "validate"?)`}},
 		{name: "unknown validate subcommand", args: []string{"validate", "tabledef", "x.json"},
 			wantCode: ExitUsage, wantStderr: []string{`unknown command "tabledef"; commands: task, tabledefs (did you mean "tabledefs"?)`}},
 		{name: "validate without subcommand", args: []string{"validate"},
