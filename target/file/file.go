@@ -26,10 +26,14 @@ func WithNow(now func() time.Time) Option { return func(t *Target) { t.now = now
 type Target struct {
 	path string
 	f    *os.File
-	w    *bufio.Writer
-	enc  *kinesis.Encoder
-	buf  []byte
-	now  func() time.Time
+	// regular is false for pipes and devices (/dev/stdout, a FIFO read by
+	// another program): they cannot be fsynced or trimmed, and what was
+	// written to them is as durable as it gets.
+	regular bool
+	w       *bufio.Writer
+	enc     *kinesis.Encoder
+	buf     []byte
+	now     func() time.Time
 }
 
 // New opens (creating if needed) path for appending. Whatever msg's
@@ -43,11 +47,18 @@ func New(path string, msg kinesis.MessageOptions, opts ...Option) (*Target, erro
 	if err != nil {
 		return nil, fmt.Errorf("opening file target: %w", err)
 	}
-	if err := trimTornTail(f); err != nil {
+	st, err := f.Stat()
+	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("opening file target %s: %w", path, err)
 	}
-	t := &Target{path: path, f: f, w: bufio.NewWriterSize(f, 1<<20), enc: kinesis.NewEncoder(msg), now: time.Now}
+	if st.Mode().IsRegular() {
+		if err := trimTornTail(f); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("opening file target %s: %w", path, err)
+		}
+	}
+	t := &Target{path: path, f: f, regular: st.Mode().IsRegular(), w: bufio.NewWriterSize(f, 1<<20), enc: kinesis.NewEncoder(msg), now: time.Now}
 	for _, o := range opts {
 		o(t)
 	}
@@ -114,6 +125,9 @@ func (t *Target) Write(ctx context.Context, recs []mapping.Record) error {
 func (t *Target) Flush(ctx context.Context) error {
 	if err := t.w.Flush(); err != nil {
 		return fmt.Errorf("writing %s: %w", t.path, err)
+	}
+	if !t.regular {
+		return nil
 	}
 	if err := t.f.Sync(); err != nil {
 		return fmt.Errorf("syncing %s: %w", t.path, err)

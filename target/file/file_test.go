@@ -130,3 +130,22 @@ func TestReopenTrimsTornLine(t *testing.T) {
 		})
 	}
 }
+
+// A pipe or device (here /dev/null) is a valid destination: no fsync, no trim.
+func TestDeviceDestination(t *testing.T) {
+	tg, err := New(os.DevNull, kinesis.MessageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := &mapping.TargetTable{Schema: "s", Name: "t", Columns: []td.Column{{Name: "id", Type: td.TypeInt8}}}
+	recs := []mapping.Record{{Event: &source.Event{Op: source.OpLoad}, Table: tbl, Values: []td.Value{td.IntValue(1)}, PartitionKey: "1"}}
+	if err := tg.Write(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.Flush(context.Background()); err != nil {
+		t.Fatalf("flushing to %s: %v", os.DevNull, err)
+	}
+	if err := tg.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
