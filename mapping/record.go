@@ -1,6 +1,8 @@
 package mapping
 
 import (
+	"time"
+
 	"github.com/sluicedata/sluice/source"
 	"github.com/sluicedata/sluice/tabledefs"
 )
@@ -42,4 +44,8 @@ type Record struct {
 	// PartitionKey is the Kinesis partition key (≤ 256 characters).
 	PartitionKey     string
 	PartitionKeyType string // DMS metadata "partition-key-type", e.g. "primary-key"
+	// Time is the DMS metadata "timestamp": when the runner handed the
+	// record to the targets, the same for every target. Zero means the
+	// target's own clock.
+	Time time.Time
 }
