@@ -53,6 +53,10 @@ type Event struct {
 	Values []tabledefs.Value
 	// Before holds the before-image when the source has it (nil otherwise).
 	Before []tabledefs.Value
+	// Unchanged lists Values indexes the source did not send (PostgreSQL
+	// unchanged TOASTed columns of an update): those Values are NULL and
+	// mean "not changed", not "set to NULL". nil for other sources.
+	Unchanged []int
 
 	TxID       string    // transaction id when the source has one
 	CommitTime time.Time // zero when the source has none (S3 full load)
@@ -84,6 +88,13 @@ type Reject struct {
 type Batch struct {
 	Events  []Event
 	Rejects []Reject
+	// RejectAt, when set, has one entry per Reject: the index into Events
+	// before which that reject occurred in source order (len(Events) when
+	// after the last event), non-decreasing. The runner applies a reject's
+	// policy there, so a suspended table still gets its rows that came
+	// before the bad one. nil means unknown: the runner then applies the
+	// rejects after all the batch's events.
+	RejectAt []int
 	// Completed names tables ("schema.table") whose full load ended with
 	// this batch.
 	Completed []string
@@ -105,4 +116,31 @@ type Source interface {
 	Commit(ctx context.Context, pos Position) error
 	// Close releases connections; no other call follows it.
 	Close() error
+}
+
+// TableError is an error confined to one table (a corrupt or unreadable
+// input object): the table's read ended, the source carries on with the
+// other tables at the next Next call. The runner applies TableErrorPolicy
+// to it. It is never a retryable read error: retrying Next does not
+// repeat it.
+type TableError struct {
+	Schema, Table string
+	Err           error
+}
+
+func (e *TableError) Error() string {
+	return "table " + e.Schema + "." + e.Table + ": " + e.Err.Error()
+}
+
+func (e *TableError) Unwrap() error { return e.Err }
+
+// Retryable reports false: the error is handled per table, not by retrying.
+func (e *TableError) Retryable() bool { return false }
+
+// TableProgress is how far a source has read one table's full load.
+type TableProgress struct {
+	Table      string // "schema.table"
+	BytesDone  int64
+	BytesTotal int64 // 0 when unknown
+	Rows       int64 // rows (and rejected rows) read so far
 }
