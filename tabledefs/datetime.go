@@ -77,25 +77,31 @@ func scanStamp(s string, l dateLayout) (days, nanos int64, hasClock bool, reason
 		if len(s) < 10 || s[4] != sep || s[7] != sep {
 			return 0, 0, false, l.expected()
 		}
-		y, ok = digits(s, 0, 4)
-		m, ok = digitsAnd(ok, s, 5, 2)
-		d, ok = digitsAnd(ok, s, 8, 2)
+		var okY, okM, okD bool
+		y, okY = digits4(s, 0)
+		m, okM = digits2(s, 5)
+		d, okD = digits2(s, 8)
+		ok = okY && okM && okD
 		i = 10
 	case layoutMDYSlash, layoutMDYSlashF:
 		if len(s) < 10 || s[2] != '/' || s[5] != '/' {
 			return 0, 0, false, l.expected()
 		}
-		m, ok = digits(s, 0, 2)
-		d, ok = digitsAnd(ok, s, 3, 2)
-		y, ok = digitsAnd(ok, s, 6, 4)
+		var okY, okM, okD bool
+		m, okM = digits2(s, 0)
+		d, okD = digits2(s, 3)
+		y, okY = digits4(s, 6)
+		ok = okY && okM && okD
 		i = 10
 	case layoutYMDCompact, layoutYMDCompactF:
 		if len(s) < 8 {
 			return 0, 0, false, l.expected()
 		}
-		y, ok = digits(s, 0, 4)
-		m, ok = digitsAnd(ok, s, 4, 2)
-		d, ok = digitsAnd(ok, s, 6, 2)
+		var okY, okM, okD bool
+		y, okY = digits4(s, 0)
+		m, okM = digits2(s, 4)
+		d, okD = digits2(s, 6)
+		ok = okY && okM && okD
 		i = 8
 	}
 	if !ok {
@@ -109,7 +115,7 @@ func scanStamp(s string, l dateLayout) (days, nanos int64, hasClock bool, reason
 	case d < 1 || d > daysIn(y, m):
 		return 0, 0, false, "day out of range for the month"
 	}
-	days = daysFromCivil(y, m, d)
+	days = daysFromYMD(y, m, d)
 	if i == len(s) {
 		return days, 0, false, ""
 	}
@@ -129,10 +135,10 @@ func scanClock(s string, i int, l dateLayout) (nanos int64, next int, reason str
 	if len(s) < i+8 || s[i+2] != ':' || s[i+5] != ':' {
 		return 0, i, l.expected()
 	}
-	h, ok := digits(s, i, 2)
-	mi, ok := digitsAnd(ok, s, i+3, 2)
-	sec, ok := digitsAnd(ok, s, i+6, 2)
-	if !ok {
+	h, okH := digits2(s, i)
+	mi, okM := digits2(s, i+3)
+	sec, okS := digits2(s, i+6)
+	if !(okH && okM && okS) {
 		return 0, i, l.expected()
 	}
 	switch {
@@ -170,24 +176,16 @@ func scanClock(s string, i int, l dateLayout) (nanos int64, next int, reason str
 	return nanos, i, ""
 }
 
-// digits reads n decimal digits at s[i:]; the caller has checked the length.
-func digits(s string, i, n int) (int, bool) {
-	v := 0
-	for j := i; j < i+n; j++ {
-		d := s[j] - '0'
-		if d > 9 {
-			return 0, false
-		}
-		v = v*10 + int(d)
-	}
-	return v, true
+// digits2 and digits4 read 2 or 4 decimal digits at s[i:]; the caller has
+// checked the length. Small enough to be inlined.
+func digits2(s string, i int) (int, bool) {
+	a, b := s[i]-'0', s[i+1]-'0'
+	return int(a)*10 + int(b), a <= 9 && b <= 9
 }
 
-func digitsAnd(ok bool, s string, i, n int) (int, bool) {
-	if !ok {
-		return 0, false
-	}
-	return digits(s, i, n)
+func digits4(s string, i int) (int, bool) {
+	a, b, c, d := s[i]-'0', s[i+1]-'0', s[i+2]-'0', s[i+3]-'0'
+	return int(a)*1000 + int(b)*100 + int(c)*10 + int(d), a <= 9 && b <= 9 && c <= 9 && d <= 9
 }
 
 func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
@@ -203,6 +201,20 @@ func daysIn(y, m int) int {
 		return 30
 	}
 	return 31
+}
+
+// daysBefore[m] is the number of days before month m in a common year.
+var daysBefore = [13]int32{0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334}
+
+// daysFromYMD is daysFromCivil for the valid dates of years 1 to 9999
+// that parsing produces, with a table instead of the general algorithm.
+func daysFromYMD(y, m, d int) int64 {
+	y1 := y - 1
+	days := 365*y1 + y1/4 - y1/100 + y1/400 + int(daysBefore[m&15]) + d - 1
+	if m > 2 && isLeap(y) {
+		days++
+	}
+	return int64(days) - 719162 // 0001-01-01 to 1970-01-01
 }
 
 // daysFromCivil converts a proleptic Gregorian date to days since

@@ -2,8 +2,10 @@ package tabledefs
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -80,6 +82,18 @@ func FuzzParseValue(f *testing.F) {
 	f.Fuzz(func(t *testing.T, typ, length, precision, scale, format uint8, s string) {
 		c := fuzzColumn(typ, length, precision, scale, format)
 		v, err := c.ParseValue(s)
+		if c.Type == TypeReal8 { // the fast path must be strconv's twin
+			want, serr := strconv.ParseFloat(s, 64)
+			if (err == nil) != (serr == nil) || err == nil && v != FloatValue(want) {
+				t.Fatalf("%q: %+v, %v; strconv: %v, %v", s, v, err, want, serr)
+			}
+		}
+		if c.Type == TypeInt8 {
+			want, serr := strconv.ParseInt(s, 10, 64)
+			if (err == nil) != (serr == nil) || err == nil && v != IntValue(want) {
+				t.Fatalf("%q: %+v, %v; strconv: %v, %v", s, v, err, want, serr)
+			}
+		}
 		if err != nil {
 			var ve *ValueError
 			if !errors.As(err, &ve) || ve.Type != c.Type || ve.Text != s || ve.Reason == "" || ve.Error() == "" {
@@ -98,6 +112,21 @@ func FuzzParseValue(f *testing.F) {
 		}
 		if v.Kind == KindTimestamp || v.Kind == KindDate {
 			_ = AppendTimestampISO(nil, v, c.Scale)
+		}
+	})
+}
+
+// FuzzParseFloat64 checks the REAL8 fast path against strconv bit for bit.
+func FuzzParseFloat64(f *testing.F) {
+	for _, s := range []string{"0", "-0.0", "1234.5678901234567", "-2.718281828459045e-10", "1e308", "4.9e-324",
+		"9007199254740993", "0.000000000000000000000123", "1.7976931348623159e308", "2.2250738585072011e-308"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseFloat64(s)
+		want, err := strconv.ParseFloat(s, 64)
+		if ok && (err != nil || math.Float64bits(got) != math.Float64bits(want)) {
+			t.Fatalf("parseFloat64(%q) = %v, strconv: %v, %v", s, got, want, err)
 		}
 	})
 }

@@ -3,7 +3,6 @@ package tabledefs
 import (
 	"math"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -86,7 +85,7 @@ func (c *Column) ParseValue(s string) (Value, error) {
 		if c.Type == TypeString && c.Length > 0 && len(s) > c.Length {
 			return truncErr(c.Type, s, strconv.Itoa(len(s))+" bytes exceed ColumnLength "+strconv.Itoa(c.Length))
 		}
-		if !utf8.ValidString(s) {
+		if !validUTF8(s) {
 			return valueErr(c.Type, s, "invalid UTF-8")
 		}
 		return StringValue(s), nil
@@ -112,6 +111,13 @@ func scanInteger(s string) (neg bool, mag uint64, overflow bool, reason string) 
 		return neg, 0, false, "no digits"
 	}
 	if len(s)-i <= 19 { // 19 digits cannot overflow a uint64: skip the check
+		for ; i+8 <= len(s); i += 8 {
+			w := load64(s, i)
+			if !eightDigits(w) {
+				break // the loop below finds the bad character
+			}
+			mag = mag*100_000_000 + eightDigitsValue(w)
+		}
 		for ; i < len(s); i++ {
 			d := s[i] - '0'
 			if d > 9 {
@@ -137,7 +143,57 @@ func scanInteger(s string) (neg bool, mag uint64, overflow bool, reason string) 
 	return neg, mag, overflow, ""
 }
 
+// eightDigits reports whether all 8 bytes of w are ASCII digits: each has
+// the high nibble 3, and adding 6 does not carry out of the low nibble.
+func eightDigits(w uint64) bool {
+	const f0, x30, x06 = 0xF0F0F0F0F0F0F0F0, 0x3030303030303030, 0x0606060606060606
+	return w&f0 == x30 && (w+x06)&f0 == x30
+}
+
+// eightDigitsValue is the value of 8 ASCII digits loaded little endian
+// (first digit in the low byte), combining pairs, then quads, then halves.
+func eightDigitsValue(w uint64) uint64 {
+	w -= 0x3030303030303030
+	w = (w*10 + w>>8) & 0x00FF00FF00FF00FF
+	w = (w*100 + w>>16) & 0x0000FFFF0000FFFF
+	return (w*10000 + w>>32) & 0xFFFFFFFF
+}
+
 func parseSigned(s string, t Type, lo, hi int64) (Value, error) {
+	// Fast path: 1 to 18 digits, optionally after a '-', cannot overflow;
+	// anything else takes scanInteger, which also finds the error.
+	if n := len(s); n > 0 && n <= 18 {
+		i := 0
+		if s[0] == '-' {
+			i = 1
+		}
+		start := i
+		var mag uint64
+		for ; i+8 <= n; i += 8 {
+			w := load64(s, i)
+			if !eightDigits(w) {
+				break
+			}
+			mag = mag*100_000_000 + eightDigitsValue(w)
+		}
+		for ; i < n; i++ {
+			d := s[i] - '0'
+			if d > 9 {
+				break
+			}
+			mag = mag*10 + uint64(d)
+		}
+		if i == n && n > start { // all digits, and at least one
+			v := int64(mag)
+			if s[0] == '-' {
+				v = -v
+			}
+			if v < lo || v > hi {
+				return valueErr(t, s, rangeReason[t])
+			}
+			return IntValue(v), nil
+		}
+	}
 	neg, mag, overflow, reason := scanInteger(s)
 	if reason != "" {
 		return valueErr(t, s, reason)
@@ -189,6 +245,11 @@ var asciiCharReasons = func() (out [utf8.RuneSelf]string) {
 }()
 
 func parseFloat(s string, t Type, bits int) (Value, error) {
+	if bits == 64 {
+		if f, ok := parseFloat64(s); ok {
+			return FloatValue(f), nil
+		}
+	}
 	f, err := strconv.ParseFloat(s, bits)
 	if err != nil {
 		if s == "" {
@@ -203,6 +264,9 @@ func parseFloat(s string, t Type, bits int) (Value, error) {
 }
 
 func parseBool(s string) (Value, error) {
+	// ASCII case folding by OR-ing 0x20: only 'T' and 't' become 't', and so
+	// on, for the letters compared here. (strings.EqualFold would also fold
+	// U+017F to 's', but that changes the length, so it never matched.)
 	switch len(s) {
 	case 1:
 		switch s[0] {
@@ -212,23 +276,58 @@ func parseBool(s string) (Value, error) {
 			return BoolValue(false), nil
 		}
 	case 2:
-		if strings.EqualFold(s, "no") {
+		if s[0]|0x20 == 'n' && s[1]|0x20 == 'o' {
 			return BoolValue(false), nil
 		}
 	case 3:
-		if strings.EqualFold(s, "yes") {
+		if s[0]|0x20 == 'y' && s[1]|0x20 == 'e' && s[2]|0x20 == 's' {
 			return BoolValue(true), nil
 		}
 	case 4:
-		if strings.EqualFold(s, "true") {
+		if load32(s)|0x20202020 == 't'|'r'<<8|'u'<<16|'e'<<24 {
 			return BoolValue(true), nil
 		}
 	case 5:
-		if strings.EqualFold(s, "false") {
+		if load32(s)|0x20202020 == 'f'|'a'<<8|'l'<<16|'s'<<24 && s[4]|0x20 == 'e' {
 			return BoolValue(false), nil
 		}
 	}
 	return valueErr(TypeBoolean, s, "expected true/false, t/f, 1/0, y/n or yes/no")
+}
+
+// load32 reads the first 4 bytes of s (len(s) >= 4), little endian.
+func load32(s string) uint32 {
+	_ = s[3]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
+}
+
+// load64 reads 8 bytes of s at i (i+8 <= len(s)), little endian.
+func load64(s string, i int) uint64 {
+	b := s[i : i+8]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+// validUTF8 is utf8.ValidString with a quicker check for ASCII text, 8
+// bytes at a time: most STRING fields are ASCII.
+func validUTF8(s string) bool {
+	const hi = 0x8080808080808080
+	if len(s) < 8 {
+		for i := 0; i < len(s); i++ {
+			if s[i] >= utf8.RuneSelf {
+				return utf8.ValidString(s)
+			}
+		}
+		return true
+	}
+	var or uint64
+	for i := 0; i+8 <= len(s); i += 8 {
+		or |= load64(s, i)
+	}
+	if (or|load64(s, len(s)-8))&hi != 0 {
+		return utf8.ValidString(s)
+	}
+	return true
 }
 
 // parseHex decodes hex text, with an optional 0x or 0X prefix, into raw bytes.

@@ -3,9 +3,13 @@ package tabledefs
 import (
 	"errors"
 	"math"
+	"math/big"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -358,6 +362,220 @@ func TestParseValueZeroAlloc(t *testing.T) {
 		})
 		if allocs != want {
 			t.Errorf("%s %q: %v allocations, want %v", bc.col.Type, bc.in, allocs, want)
+		}
+	}
+}
+
+// checkFloat64 fails unless parseFloat64 agrees bit for bit with
+// strconv.ParseFloat whenever it claims a result, and claims one for the
+// plain decimals that strconv parses without error.
+func checkFloat64(t *testing.T, s string) {
+	t.Helper()
+	want, err := strconv.ParseFloat(s, 64)
+	got, ok := parseFloat64(s)
+	if ok && (err != nil || math.Float64bits(got) != math.Float64bits(want)) {
+		t.Fatalf("parseFloat64(%q) = %v (%#x), strconv: %v (%#x), %v", s, got, math.Float64bits(got), want, math.Float64bits(want), err)
+	}
+}
+
+func TestParseFloat64AgreesWithStrconv(t *testing.T) {
+	fixed := []string{"0", "-0", "+0", "0.0", "-0.0", ".5", "5.", "-.5e1", "1e308", "1.7976931348623157e308",
+		"1.7976931348623159e308", "2.2250738585072014e-308", "2.2250738585072011e-308", "4.9e-324", "1e-400",
+		"0e-400", "0e9999", "9007199254740993", "9007199254740992.5", "1e23", "8.41e21", "123456789012345678",
+		"1234567890123456789", "12345678901234567890", "0.000000000000000000000123", "00000000000000000000000001",
+		"1e", "1e+", "e5", ".", "-", "+.e1", "1_0", "0x1p3", "inf", "NaN", "1.5E-3", "1.5e-0003", "1e00001",
+		"7.038531e-26", "9.999999999999999e22", "1e22", "1e-22", "4503599627370497.5", "-2.718281828459045e-10"}
+	for _, s := range fixed {
+		checkFloat64(t, s)
+	}
+	for _, s := range []string{"1234.5678901234567", "-0.12345678901234567", "1e22", "1.5", "-2.718281828459045e-10"} {
+		if _, ok := parseFloat64(s); !ok {
+			t.Errorf("parseFloat64(%q) fell back to strconv", s)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	fast := 0
+	for range 10_000 { // benchmark-like values must not need strconv
+		if _, ok := parseFloat64(strconv.FormatFloat(rng.NormFloat64()*1000, 'g', -1, 64)); ok {
+			fast++
+		}
+	}
+	if fast < 9_990 {
+		t.Errorf("only %d of 10000 typical values took the fast path", fast)
+	}
+	n := 300_000
+	if testing.Short() {
+		n = 30_000
+	}
+	for range n {
+		var s string
+		switch rng.IntN(4) {
+		case 0: // what ftoa writes: shortest round-trip text
+			f := math.Float64frombits(rng.Uint64())
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				continue
+			}
+			s = strconv.FormatFloat(f, "egf"[rng.IntN(3)], -1, 64)
+		case 1: // normal-distributed values, as in the benchmark file
+			s = strconv.FormatFloat(rng.NormFloat64()*math.Pow(10, float64(rng.IntN(40)-20)), 'g', -1, 64)
+		case 2: // random digits and exponents, including halfway cases' neighbours
+			digits := strings.Repeat("0", rng.IntN(3)*rng.IntN(12)) + strconv.FormatUint(rng.Uint64()>>rng.IntN(64), 10)
+			if p := rng.IntN(len(digits) + 2); p <= len(digits) {
+				digits = digits[:p] + "." + digits[p:]
+			}
+			s = digits
+			if rng.IntN(3) > 0 {
+				s += "eE"[rng.IntN(2):][:1] + strconv.Itoa(rng.IntN(700)-350)
+			}
+		default: // exact halfway points between float64s, and their neighbours
+			f := math.Float64frombits(rng.Uint64() >> 2)
+			m, e := math.Frexp(f)
+			half := new(big.Float).SetPrec(200).SetMantExp(new(big.Float).SetFloat64(m), e)
+			half.Add(half, new(big.Float).SetMantExp(big.NewFloat(1), e-54))
+			s = half.Text('e', 40)
+			if rng.IntN(2) == 0 {
+				s = half.Text('g', 19)
+			}
+		}
+		checkFloat64(t, s)
+	}
+}
+
+func TestDaysFromYMDMatchesCivil(t *testing.T) {
+	for y := 1; y <= 9999; y++ {
+		for m := 1; m <= 12; m++ {
+			for d := 1; d <= daysIn(y, m); d++ {
+				if got, want := daysFromYMD(y, m, d), daysFromCivil(y, m, d); got != want {
+					t.Fatalf("%04d-%02d-%02d: %d, want %d", y, m, d, got, want)
+				}
+			}
+		}
+	}
+}
+
+func TestValidUTF8(t *testing.T) {
+	cases := []string{"", "a", "abcdefg", "abcdefgh", "abcdefghi", "héllo", "abcdefgh\xff", "\xffabcdefgh",
+		"abcdefghijklmnop\xc3", "abcdefghijklmno\xc3\xa9", "abcdefg\xe2\x82", "日本語のテキストです", "\xed\xa0\x80abcdefgh"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 20_000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = byte('a' + rng.IntN(26))
+			if rng.IntN(30) == 0 {
+				b[i] = byte(rng.IntN(256))
+			}
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		if got, want := validUTF8(s), utf8.ValidString(s); got != want {
+			t.Fatalf("validUTF8(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func TestParseBoolMatchesEqualFold(t *testing.T) {
+	words := map[string]bool{"true": true, "false": false, "yes": true, "no": false}
+	var buf []byte
+	for w := range words {
+		for mask := 0; mask < 1<<len(w); mask++ {
+			buf = []byte(w)
+			for i := range buf {
+				if mask>>i&1 == 1 {
+					buf[i] -= 'a' - 'A'
+				}
+			}
+			if v, err := parseBool(string(buf)); err != nil || v != BoolValue(words[w]) {
+				t.Errorf("parseBool(%q) = %v, %v", buf, v, err)
+			}
+		}
+	}
+	for _, s := range []string{"tru", "truee", "tRuE ", "fals", "falsE\x00", "yeſ", "ye", "nO ", "\x14rue", "TRU\x05", "fal\x13e", "2", "tr\x15e"} {
+		if v, err := parseBool(s); err == nil {
+			t.Errorf("parseBool(%q) = %v, want an error", s, v)
+		}
+	}
+}
+
+func TestScanIntegerMatchesStrconv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	cases := []string{"12345678", "1234567x", "x2345678", "123456789012345678", "1234567890123456789",
+		"9999999999999999999", "18446744073709551615", "18446744073709551616", "-00000000000000000000001",
+		"+12345678", "1234:678", "1234/678", "12345678/", "0000000000"}
+	for range 50_000 {
+		n := rng.Uint64() >> rng.IntN(64)
+		b := []byte(strconv.FormatUint(n, 10))
+		if rng.IntN(4) == 0 {
+			b[rng.IntN(len(b))] = byte(rng.IntN(256))
+		}
+		cases = append(cases, string(b), "-"+string(b))
+	}
+	for _, s := range cases {
+		neg, mag, overflow, reason := scanInteger(s)
+		digits := s
+		if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+			digits = s[1:]
+		}
+		want, err := strconv.ParseUint(digits, 10, 64)
+		if digits != "" && (digits[0] == '-' || digits[0] == '+') {
+			err = strconv.ErrSyntax // ParseUint takes no sign; ParseInt one
+		}
+		switch {
+		case err == nil && (reason != "" || overflow || mag != want):
+			t.Fatalf("%q: %v %d %v %q, want %d", s, neg, mag, overflow, reason, want)
+		case err != nil && errors.Is(err, strconv.ErrRange) && (!overflow || reason != ""):
+			t.Fatalf("%q: %v %d %v %q, want overflow", s, neg, mag, overflow, reason)
+		case err != nil && errors.Is(err, strconv.ErrSyntax) && reason == "":
+			t.Fatalf("%q: %v %d %v, want a syntax reason", s, neg, mag, overflow)
+		}
+	}
+}
+
+func TestPow10Table(t *testing.T) {
+	// Entries checked against an independent computation of the top 128
+	// bits of 10^e (the table strconv ships).
+	for _, c := range []struct {
+		e      int
+		hi, lo uint64
+	}{
+		{-348, 0xfa8fd5a0081c0288, 0x1732c869cd60e453},
+		{-1, 0xcccccccccccccccc, 0xcccccccccccccccc},
+		{0, 0x8000000000000000, 0},
+		{292, 0x80444b5e7aa7cf85, 0x7980d163cf5b81b3},
+	} {
+		if got := pow10Table()[c.e-pow10Min]; got != [2]uint64{c.hi, c.lo} {
+			t.Errorf("10^%d: %#x, want {%#x %#x}", c.e, got, c.hi, c.lo)
+		}
+	}
+}
+
+func TestParseSignedMatchesStrconv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	cases := []string{"", "-", "+", "0", "-0", "+0", "127", "128", "-128", "-129", "2147483647", "2147483648", "-2147483648",
+		"-2147483649", "999999999999999999", "-999999999999999999", "9223372036854775807", "9223372036854775808",
+		"-9223372036854775808", "-9223372036854775809", "12345678x", "--1", "1-", "00000000000000000001", "٣"}
+	for range 50_000 {
+		b := []byte(strconv.FormatInt(int64(rng.Uint64())>>rng.IntN(64), 10))
+		if rng.IntN(5) == 0 {
+			b[rng.IntN(len(b))] = byte(rng.IntN(256))
+		}
+		cases = append(cases, string(b))
+	}
+	for _, typ := range []struct {
+		t    Type
+		bits int
+	}{{TypeInt1, 8}, {TypeInt2, 16}, {TypeInt4, 32}, {TypeInt8, 64}} {
+		c := col(typ.t)
+		for _, s := range cases {
+			v, err := c.ParseValue(s)
+			want, serr := strconv.ParseInt(s, 10, typ.bits)
+			if (err == nil) != (serr == nil) || err == nil && v != IntValue(want) {
+				t.Fatalf("%v %q: %+v, %v; strconv: %d, %v", typ.t, s, v, err, want, serr)
+			}
+			allDigits := strings.Trim(strings.TrimLeft(s, "+-"), "0123456789") == "" && len(strings.TrimLeft(s, "+-")) >= len(s)-1
+			if serr != nil && errors.Is(serr, strconv.ErrRange) && allDigits && !strings.Contains(err.Error(), "out of range") {
+				t.Fatalf("%v %q: %v, want out of range", typ.t, s, err)
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package s3csv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -17,24 +18,44 @@ import (
 )
 
 // cdcFollower applies the CDC files under BucketFolder/CdcPath in lexical
-// key order. Every file applied or reported is remembered with its ETag:
-// a new key that sorts before the latest file started is late (DMS skips
-// it silently; sluice reports it), and a known key with a new ETag was
-// rewritten after being applied (reported the same way).
+// key order. A new key that sorts before the latest file started is late
+// (DMS skips it silently; sluice reports it), and a known key with a new
+// ETag was rewritten after being applied (reported the same way).
+//
+// Listing cost: a poll lists only the keys after the latest file started
+// (StartAfter); every fullListEvery polls, or after fullListInterval, a
+// full listing looks for late and rewritten files, which sort before it.
+// Recognising those needs the files already applied or reported, with
+// their ETags (seen). To keep the position small, seen holds only the
+// files whose LastModified is after SeenSince, a window below the newest
+// LastModified of the last full listing: an older file sorting before the
+// latest one was in an earlier full listing (objects appear in listings
+// once written, and an upload takes less than the window), where it was
+// applied or reported, so it needs no entry. A late or rewritten file is
+// written after that listing, so its LastModified is recent.
 type cdcFollower struct {
 	s       *Source
 	em      *emitter
 	cs      cdcState
 	seen    map[string]string
-	newSeen map[string]string // additions not yet sent
+	newSeen map[string]string // changes not yet sent ("" = removed)
 	dirty   bool              // state changed since the last send
 	last    *tabledefs.Table  // table of the previous line: lines come in runs
 }
+
+const (
+	fullListEvery    = 10 // polls
+	fullListInterval = time.Minute
+	seenWindow       = 30 * time.Minute
+
+	skipAdvice = `set S3Settings.LateCdcFilePolicy to "skip"`
+)
 
 func (s *Source) followCDC(ctx context.Context) error {
 	f := &cdcFollower{s: s, em: s.newEmitter(ctx), seen: map[string]string{}, newSeen: map[string]string{}}
 	if s.start.CDC != nil {
 		f.cs = *s.start.CDC
+		f.cs.Seen, f.cs.seenEnc = nil, nil
 		f.seen = maps.Clone(s.start.CDC.Seen)
 		if f.seen == nil {
 			f.seen = map[string]string{}
@@ -52,19 +73,19 @@ func (s *Source) followCDC(ctx context.Context) error {
 		f.dirty = true
 	}
 	prefix := joinKey(s.o.Folder, s.o.CdcPath)
+	var lastFull time.Time
+	polls := 0
 	for {
-		objs, err := s.listAll(ctx, prefix)
-		if err != nil {
+		full := lastFull.IsZero() || polls >= fullListEvery-1 || time.Since(lastFull) >= fullListInterval ||
+			f.cs.Key == "" || !f.cs.FileDone
+		if err := f.poll(ctx, prefix, full); err != nil {
 			return err
 		}
-		listed := make(map[string]bool, len(objs))
-		for _, obj := range objs {
-			listed[aws.ToString(obj.Key)] = true
-			if err := f.object(ctx, aws.ToString(obj.Key), aws.ToString(obj.ETag)); err != nil {
-				return err
-			}
+		if full {
+			lastFull, polls = time.Now(), 0
+		} else {
+			polls++
 		}
-		f.forgetDeleted(listed)
 		if f.dirty {
 			if err := f.send(); err != nil {
 				return err
@@ -83,6 +104,46 @@ func (s *Source) followCDC(ctx context.Context) error {
 	}
 }
 
+// poll lists the CDC folder, whole or after the latest file started, and
+// applies or reports what it finds. A full listing also trims seen.
+func (f *cdcFollower) poll(ctx context.Context, prefix string, full bool) error {
+	after := ""
+	if !full {
+		after = f.cs.Key
+	}
+	var newest time.Time
+	present := map[string]time.Time{} // seen keys listed, with their LastModified
+	err := f.s.listEach(ctx, prefix, after, func(obj types.Object) error {
+		key, lm := aws.ToString(obj.Key), aws.ToTime(obj.LastModified)
+		if lm.After(newest) {
+			newest = lm
+		}
+		if err := f.object(ctx, key, aws.ToString(obj.ETag), lm); err != nil {
+			return err
+		}
+		if _, ok := f.seen[key]; ok && full {
+			present[key] = lm
+		}
+		return nil
+	})
+	if err != nil || !full {
+		return err
+	}
+	if since := newest.Add(-seenWindow); !newest.IsZero() && since.After(f.cs.SeenSince) {
+		f.cs.SeenSince = since
+		f.dirty = true
+	}
+	// Forget files no longer listed (CDC files are usually expired by a
+	// lifecycle rule; one that comes back is late) and those older than
+	// the window.
+	for k := range f.seen {
+		if lm, ok := present[k]; !ok || !lm.After(f.cs.SeenSince) {
+			f.forget(k)
+		}
+	}
+	return nil
+}
+
 func (f *cdcFollower) send() error {
 	if err := f.em.sendCDC(f.cs, f.newSeen); err != nil {
 		return err
@@ -98,52 +159,74 @@ func (f *cdcFollower) remember(key, etag string) {
 	f.dirty = true
 }
 
-// forgetDeleted drops from the seen set the files no longer in the bucket
-// (CDC files are usually expired by a lifecycle rule), so that the
-// position stays as small as the folder. A deleted key that comes back
-// sorts before the latest file and is reported as late.
-func (f *cdcFollower) forgetDeleted(listed map[string]bool) {
-	for k := range f.seen {
-		if !listed[k] {
-			delete(f.seen, k)
-			f.newSeen[k] = "" // "" = removed, see Source.add
-			f.dirty = true
-		}
-	}
+func (f *cdcFollower) forget(key string) {
+	delete(f.seen, key)
+	f.newSeen[key] = "" // "" = removed, see Source.add
+	f.dirty = true
 }
 
 // object decides what to do with one listed CDC object.
-func (f *cdcFollower) object(ctx context.Context, key, etag string) error {
+func (f *cdcFollower) object(ctx context.Context, key, etag string, lm time.Time) error {
 	if strings.HasSuffix(key, "/") {
 		return nil
 	}
+	origin := f.s.origin(key)
 	if prev, ok := f.seen[key]; ok {
 		if prev != etag {
-			return f.report(key, etag, fmt.Sprintf("CDC file was rewritten after it was applied (ETag %s, now %s); the new content is not applied", prev, etag))
+			return f.report(key, etag, fmt.Sprintf("CDC file was rewritten after it was applied (ETag %s, now %s)", prev, etag),
+				"the new content is not applied",
+				fmt.Sprintf("CDC file %s was rewritten after it was applied (ETag %s, now %s): put back the applied version or %s", origin, prev, etag, skipAdvice))
 		}
 		return nil
 	}
 	switch {
 	case key == f.cs.Key && !f.cs.FileDone:
 		if etag != f.cs.ETag {
-			return f.report(key, etag, fmt.Sprintf("CDC file was rewritten while it was being applied (ETag %s, now %s); its remaining lines are not applied", f.cs.ETag, etag))
+			return f.report(key, etag, fmt.Sprintf("CDC file was rewritten while it was being applied (ETag %s, now %s)", f.cs.ETag, etag),
+				"its remaining lines are not applied",
+				fmt.Sprintf("CDC file %s was rewritten while it was being applied (ETag %s, now %s): put back the applied version or %s", origin, f.cs.ETag, etag, skipAdvice))
 		}
-		return f.apply(ctx, key, etag, true)
+		return f.apply(ctx, key, etag, lm, true)
+	case key == f.cs.Key: // applied, and left seen with the window
+		if etag != f.cs.ETag {
+			return f.report(key, etag, fmt.Sprintf("CDC file was rewritten after it was applied (ETag %s, now %s)", f.cs.ETag, etag),
+				"the new content is not applied",
+				fmt.Sprintf("CDC file %s was rewritten after it was applied (ETag %s, now %s): put back the applied version or %s", origin, f.cs.ETag, etag, skipAdvice))
+		}
+		return nil
 	case f.cs.Key != "" && key < f.cs.Key:
-		return f.report(key, etag, "late CDC file: it sorts before "+f.s.origin(f.cs.Key)+", which was already applied; skipped")
+		if !lm.After(f.cs.SeenSince) {
+			return nil // applied or reported by an earlier full listing
+		}
+		latest := f.s.origin(f.cs.Key)
+		return f.report(key, etag, "late CDC file: it sorts before "+latest+", which was already applied",
+			"skipped",
+			"late CDC file "+origin+" sorts before "+latest+", which was already applied: remove it or "+skipAdvice)
 	}
-	return f.apply(ctx, key, etag, false)
+	return f.apply(ctx, key, etag, lm, false)
 }
 
 // report records a late or rewritten file: a reject (exceptions file and
-// statistics), a warning, and with StopOnLateFile an error that stops the task.
-func (f *cdcFollower) report(key, etag, reason string) error {
+// statistics) and a warning; then the file is skipped, or with
+// StopOnLateFile the source stops with stopMsg once the reject is
+// delivered. A skipped file is remembered so that it is reported once; a
+// stopping one is not, so a restarted task stops again until it is dealt
+// with.
+func (f *cdcFollower) report(key, etag, reason, skipped, stopMsg string) error {
 	origin := f.s.origin(key)
-	f.s.log.Warn(reason, "file", origin)
 	if f.s.o.StopOnLateFile {
-		return fmt.Errorf("%s: %s (StopOnLateFile is set)", origin, reason)
+		reason += "; the task stops (LateCdcFilePolicy stop)"
+	} else {
+		reason += "; " + skipped
 	}
+	f.s.log.Warn(reason, "file", origin)
 	f.em.reject(source.Reject{Position: origin, Reason: reason})
+	if f.s.o.StopOnLateFile {
+		if err := f.send(); err != nil {
+			return err
+		}
+		return errors.New(stopMsg)
+	}
 	if key == f.cs.Key {
 		f.cs.FileDone = true
 	}
@@ -155,8 +238,9 @@ func (f *cdcFollower) report(key, etag, reason string) error {
 }
 
 // apply streams one CDC file; resume continues an interrupted one.
-func (f *cdcFollower) apply(ctx context.Context, key, etag string, resume bool) error {
+func (f *cdcFollower) apply(ctx context.Context, key, etag string, lm time.Time, resume bool) error {
 	s := f.s
+	s.cdcApplied(lm)
 	origin := s.origin(key)
 	if !resume || f.cs.NextLine < 1 {
 		f.cs.NextLine, f.cs.Offset = 1, 0
@@ -169,7 +253,7 @@ func (f *cdcFollower) apply(ctx context.Context, key, etag string, resume bool) 
 	if ranged {
 		off = f.cs.Offset
 	}
-	body, err := s.openObject(ctx, key, etag, off)
+	body, err := s.openObject(ctx, key, etag, off, nil)
 	if err != nil {
 		return err
 	}
@@ -271,18 +355,21 @@ func cdcOp(s string) (source.Op, bool) {
 	return 0, false
 }
 
-// listAll lists every object under prefix, in key order.
-func (s *Source) listAll(ctx context.Context, prefix string) ([]types.Object, error) {
-	var objs []types.Object
-	after := ""
+// listEach calls fn for every object under prefix after the key after
+// ("": all), in key order, a page at a time.
+func (s *Source) listEach(ctx context.Context, prefix, after string, fn func(types.Object) error) error {
 	for {
 		page, err := s.list(ctx, prefix, after, 0)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		objs = append(objs, page.Contents...)
+		for _, obj := range page.Contents {
+			if err := fn(obj); err != nil {
+				return err
+			}
+		}
 		if !aws.ToBool(page.IsTruncated) || len(page.Contents) == 0 {
-			return objs, nil
+			return nil
 		}
 		after = aws.ToString(page.Contents[len(page.Contents)-1].Key)
 	}

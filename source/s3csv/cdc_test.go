@@ -74,15 +74,27 @@ func TestCDCFiles(t *testing.T) {
 				t.Errorf("third run delivered %v %v", r3.events, r3.rejects)
 			}
 
-			// StopOnLateFile: Next fails naming the file.
+			// StopOnLateFile: the reject is delivered (exceptions file,
+			// statistics), then Next fails naming the file and the way out.
 			o.StopOnLateFile = true
 			src := newSource(t, o, p1)
 			var err error
+			var rejects []source.Reject
 			for err == nil {
-				_, err = src.Next(context.Background())
+				var b source.Batch
+				b, err = src.Next(context.Background())
+				rejects = append(rejects, b.Rejects...)
 			}
-			if errors.Is(err, source.ErrDone) || !strings.Contains(err.Error(), "CDC00001.csv") || !strings.Contains(err.Error(), "StopOnLateFile") {
+			if errors.Is(err, source.ErrDone) || !strings.Contains(err.Error(), "CDC00001.csv was rewritten after it was applied") ||
+				!strings.HasSuffix(err.Error(), `: put back the applied version or set S3Settings.LateCdcFilePolicy to "skip"`) {
 				t.Errorf("StopOnLateFile: %v", err)
+			}
+			if got := rejectLines(rejects); len(got) != 1 || !strings.Contains(got[0], "CDC00001.csv: CDC file was rewritten after it was applied") ||
+				!strings.HasSuffix(got[0], "; the task stops (LateCdcFilePolicy stop)") {
+				t.Errorf("StopOnLateFile rejects: %q", got)
+			}
+			if retryable(err) {
+				t.Errorf("StopOnLateFile error is retryable: %v", err)
 			}
 		})
 	}
@@ -143,5 +155,46 @@ func TestCDCForgetsDeletedFiles(t *testing.T) {
 	r = drain(t, newSource(t, o, p), 0)
 	if len(r.events) != 0 || len(r.rejects) != 1 || !strings.Contains(r.rejects[0].Reason, "late CDC file") {
 		t.Fatalf("returned file: %q %v", r.events, rejectLines(r.rejects))
+	}
+}
+
+// retryable is the runner's classification (task.Retryable) in short.
+func retryable(err error) bool {
+	var r interface{ Retryable() bool }
+	return errors.As(err, &r) && r.Retryable()
+}
+
+// A late file with LateCdcFilePolicy stop: its reject reaches the batch
+// before the error, and the error says what to do.
+func TestCDCLateFileStop(t *testing.T) {
+	bk := buckets(t)[1]
+	bk.put(t, "f/cdc/CDC0001.csv", []byte("I,employee,hr,1,a,,\n"))
+	bk.put(t, "f/cdc/CDC0003.csv", []byte("I,employee,hr,3,c,,\n"))
+	o := cdcOptions(bk, employeeTable())
+	r := drain(t, newSource(t, o, nil), 0)
+	bk.put(t, "f/cdc/CDC0002.csv", []byte("I,employee,hr,2,b,,\n"))
+	o.StopOnLateFile = true
+	src := newSource(t, o, r.positions[len(r.positions)-1])
+	var err error
+	var rejects []source.Reject
+	for i := 0; err == nil && i < 10; i++ {
+		var b source.Batch
+		b, err = src.Next(context.Background())
+		rejects = append(rejects, b.Rejects...)
+		if len(b.Events) > 0 {
+			t.Errorf("events: %v", b.Events)
+		}
+	}
+	want := "late CDC file " + src.origin("f/cdc/CDC0002.csv") + " sorts before " + src.origin("f/cdc/CDC0003.csv") +
+		`, which was already applied: remove it or set S3Settings.LateCdcFilePolicy to "skip"`
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n got %v\nwant %s", err, want)
+	}
+	if got := rejectLines(rejects); len(got) != 1 || !strings.HasPrefix(got[0], ". CDC0002.csv: late CDC file: it sorts before") {
+		t.Errorf("rejects %q", got)
+	}
+	// The error stays: the producers are not restarted.
+	if _, err2 := src.Next(context.Background()); err2 == nil || err2.Error() != want {
+		t.Errorf("second Next: %v", err2)
 	}
 }

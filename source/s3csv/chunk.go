@@ -14,13 +14,18 @@ import (
 type chunk struct {
 	events  []source.Event
 	rejects []source.Reject
-	slab    []tabledefs.Value // backing store of the events' Values
+	// rejectAt[i] is the index into events before which rejects[i] was
+	// read: the batch's RejectAt, so the runner sees rows and rejects in
+	// source order.
+	rejectAt []int
+	slab     []tabledefs.Value // backing store of the events' Values
 
 	table     string     // full load: "schema.table"; "" for CDC
 	ts        tableState // full load: table state after the chunk
 	completed bool       // full load: the table's load ended with this chunk
 	cdc       *cdcState  // CDC: state after the chunk (Seen not filled)
 	seen      map[string]string
+	err       error // a *source.TableError ending the table's load (no events)
 }
 
 func (c *chunk) reset() {
@@ -28,8 +33,9 @@ func (c *chunk) reset() {
 	c.events = c.events[:0]
 	clear(c.rejects)
 	c.rejects = c.rejects[:0]
+	c.rejectAt = c.rejectAt[:0]
 	c.slab = c.slab[:0]
-	c.table, c.ts, c.completed, c.cdc, c.seen = "", tableState{}, false, nil, nil
+	c.table, c.ts, c.completed, c.cdc, c.seen, c.err = "", tableState{}, false, nil, nil, nil
 }
 
 // emitter fills chunks for one producer and sends them to Next.
@@ -63,7 +69,11 @@ func (e *emitter) values(n int) []tabledefs.Value {
 
 func (e *emitter) event(ev source.Event) { c := e.cur(); c.events = append(c.events, ev) }
 
-func (e *emitter) reject(r source.Reject) { c := e.cur(); c.rejects = append(c.rejects, r) }
+func (e *emitter) reject(r source.Reject) {
+	c := e.cur()
+	c.rejects = append(c.rejects, r)
+	c.rejectAt = append(c.rejectAt, len(c.events))
+}
 
 func (e *emitter) full() bool {
 	return e.c != nil && len(e.c.events)+len(e.c.rejects) >= e.s.o.BatchRows
@@ -73,6 +83,21 @@ func (e *emitter) full() bool {
 func (e *emitter) sendTable(name string, ts tableState, completed bool) error {
 	c := e.cur()
 	c.table, c.ts, c.completed = name, ts, completed
+	return e.send()
+}
+
+// sendTableError hands over what the table produced before err, then err
+// as a *source.TableError in a chunk of its own.
+func (e *emitter) sendTableError(t *tabledefs.Table, ts tableState, err error) error {
+	name := tableName(t)
+	if e.c != nil {
+		if serr := e.sendTable(name, ts, false); serr != nil {
+			return serr
+		}
+	}
+	c := e.cur()
+	c.table, c.ts = name, ts
+	c.err = &source.TableError{Schema: t.Owner, Table: t.Name, Err: err}
 	return e.send()
 }
 

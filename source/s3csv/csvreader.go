@@ -264,34 +264,38 @@ func swarEq(w, m uint64) uint64 {
 }
 
 // splitByte appends the fields of line, split at delim, to fields, looking
-// at 8 bytes per step. With quote set it stops and returns false at the
-// first '"'.
+// at 8 bytes per step. With quote set it returns false, having split
+// nothing, when the line holds a '"': one vectorised search up front keeps
+// the split loop small enough to live in registers.
 func splitByte(fields []string, line []byte, delim byte, quote bool) ([]string, bool) {
-	s := view(line)
+	if quote && bytes.IndexByte(line, '"') >= 0 {
+		return fields, false
+	}
+	// Word loads and field strings below stay within line (i+8 <= n,
+	// start <= j <= n), which the loop conditions guarantee; unsafe spares
+	// the bounds checks Go cannot prove away here.
+	p := unsafe.Pointer(unsafe.SliceData(line))
+	n := len(line)
 	md := swarOnes * uint64(delim)
-	mq := swarOnes * uint64('"')
 	start, i := 0, 0
-	for ; i+8 <= len(line); i += 8 {
-		w := binary.LittleEndian.Uint64(line[i:])
-		if quote && swarEq(w, mq) != 0 {
-			return fields, false
-		}
+	for ; i+8 <= n; i += 8 {
+		w := binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(p, i)), 8))
 		for z := swarEq(w, md); z != 0; z &= z - 1 {
 			j := i + bits.TrailingZeros64(z)>>3
-			fields = append(fields, s[start:j])
+			fields = append(fields, unsafe.String((*byte)(unsafe.Add(p, start)), j-start))
 			start = j + 1
 		}
 	}
-	for ; i < len(line); i++ {
-		switch c := line[i]; {
-		case c == delim:
-			fields = append(fields, s[start:i])
+	for ; i < n; i++ {
+		if *(*byte)(unsafe.Add(p, i)) == delim {
+			fields = append(fields, unsafe.String((*byte)(unsafe.Add(p, start)), i-start))
 			start = i + 1
-		case quote && c == '"':
-			return fields, false
 		}
 	}
-	return append(fields, s[start:]), true
+	if start == n { // no pointer past the end of line
+		return append(fields, ""), true
+	}
+	return append(fields, unsafe.String((*byte)(unsafe.Add(p, start)), n-start)), true
 }
 
 // finishPlain completes a row split by plainOrQuoted. line is the row as

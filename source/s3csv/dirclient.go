@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -117,15 +119,35 @@ func (c *dirClient) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input
 			Key:          aws.String(o.key),
 			ETag:         aws.String(fileETag(info)),
 			Size:         aws.Int64(info.Size()),
-			LastModified: aws.Time(info.ModTime()),
+			LastModified: aws.Time(fileTime(info)),
 		})
 	}
 	out.KeyCount = aws.Int32(int32(len(out.Contents)))
 	return out, nil
 }
 
+// fileETag changes whenever the file is rewritten: its size and change time
+// (ctime, which, unlike the modification time, cp -p or rsync -t cannot set
+// back to an old value).
 func fileETag(info fs.FileInfo) string {
-	return `"` + strconv.FormatInt(info.Size(), 16) + "-" + strconv.FormatInt(info.ModTime().UnixNano(), 16) + `"`
+	return `"` + strconv.FormatInt(info.Size(), 16) + "-" + strconv.FormatInt(changeTime(info).UnixNano(), 16) + `"`
+}
+
+// fileTime is changeTime; tests that backdate files replace it.
+var fileTime = changeTime
+
+// changeTime is the later of the file's modification and status-change
+// times. It stands for S3's LastModified: the moment the object appeared,
+// which late-file detection relies on (a copied file keeping an old mtime
+// still shows when it arrived).
+func changeTime(info fs.FileInfo) time.Time {
+	t := info.ModTime()
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		if c := time.Unix(st.Ctim.Sec, st.Ctim.Nsec); c.After(t) {
+			return c
+		}
+	}
+	return t
 }
 
 func (c *dirClient) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {

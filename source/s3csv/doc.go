@@ -27,10 +27,13 @@
 // selected is skipped quietly; suspended tables are skipped. A CDC-only task
 // starts with a create-table event per table. A new key sorting before the
 // file last started is late, and a known key with a new ETag was rewritten:
-// both are reported (a Reject and a warning) and skipped, or stop the
-// source with StopOnLateFile. With Once the files present at CDC start are
-// applied and Next then returns source.ErrDone; otherwise the folder is
-// polled every PollInterval.
+// both are reported (a Reject and a warning) and skipped, or, with
+// StopOnLateFile, reported and then the source stops with an error saying
+// what to do. With Once the files present at CDC start are applied and
+// Next then returns source.ErrDone; otherwise the folder is polled every
+// PollInterval, listing only the keys after the latest file, with a full
+// listing every few polls to find late and rewritten files (see
+// cdcFollower for how the position stays small).
 //
 // Bad rows (wrong field count, a value ParseValue refuses, NULL or empty in
 // a non-nullable column, a malformed quoted field, an unknown operation or
@@ -38,7 +41,15 @@
 //
 // Memory does not depend on object size: objects are streamed, a read error
 // reopens the object at the byte reached (pinned to its ETag), and a row
-// longer than 256 MiB (an unbalanced quote) fails the object. Field strings
+// longer than 256 MiB (an unbalanced quote) fails the object.
+//
+// Errors: a table whose input cannot be read (a corrupt gzip object, a
+// row too long, access denied) ends with a *source.TableError and the
+// other tables go on. A transient error (throttling, a reset connection
+// that outlasts the reopens, an object rewritten while read) stops the
+// producers; Next returns it with Retryable() true and the next Next
+// restarts them from the last batch's position. Other errors are final
+// (Retryable() false). Field strings
 // are views of read buffers that are never rewritten; event values are
 // valid until the next Next call, as source.Batch documents.
 //

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -15,7 +16,10 @@ import (
 )
 
 // fullLoad loads the selected tables, up to MaxSubTasks at a time, in the
-// order given. The first error cancels the others and is returned.
+// order given. A table whose input is bad (a corrupt gzip object, an
+// object that cannot be read) ends with a TableError and the others go on;
+// any other error (transient ones, restarted by Next) cancels the others
+// and is returned.
 func (s *Source) fullLoad(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -30,7 +34,7 @@ func (s *Source) fullLoad(ctx context.Context) error {
 		if p := s.start.Tables[tableName(t)]; p != nil {
 			ts = *p
 		}
-		if ts.Done || ts.Suspended {
+		if ts.Done || ts.Suspended || s.hasFailed(tableName(t)) {
 			continue
 		}
 		select {
@@ -70,12 +74,25 @@ func (s *Source) loadTable(ctx context.Context, t *tabledefs.Table, ts tableStat
 		em.event(source.Event{Op: source.OpCreateTable, Table: t})
 		ts.Started = true
 	}
+	// Bad input ends this table only; a transient error or cancellation
+	// stops the producers (Next restarts them after a transient one).
+	fail := func(err error) error {
+		if ctx.Err() != nil || transient(err) {
+			return err
+		}
+		s.log.Debug("table load failed", "table", name, "err", err)
+		return em.sendTableError(t, ts, err)
+	}
+	tp := s.prog[name]
+	if err := s.measureTable(ctx, t, ts.LastKey, tp); err != nil {
+		return fail(err)
+	}
 	prefix := s.tablePrefix(t)
 	after := ts.LastKey
 	for {
 		page, err := s.list(ctx, prefix, after, 0)
 		if err != nil {
-			return err
+			return fail(err)
 		}
 		for _, obj := range page.Contents {
 			key := aws.ToString(obj.Key)
@@ -86,27 +103,57 @@ func (s *Source) loadTable(ctx context.Context, t *tabledefs.Table, ts tableStat
 			if s.isSuspended(t) {
 				return nil
 			}
-			if err := s.loadObject(ctx, em, t, &ts, key, aws.ToString(obj.ETag)); err != nil {
+			if err := s.loadObject(ctx, em, t, &ts, key, aws.ToString(obj.ETag), &tp.cur); err != nil {
 				if errors.Is(err, errSuspended) {
 					return nil
 				}
-				return err
+				return fail(err)
 			}
+			tp.cur.Store(0)
+			tp.finished.Add(aws.ToInt64(obj.Size))
 		}
 		if !aws.ToBool(page.IsTruncated) || len(page.Contents) == 0 {
 			break
 		}
 	}
 	ts.Done = true
-	s.log.Info("table loaded", "table", name, "rows", ts.Rows)
+	s.log.Debug("table read", "table", name, "rows", ts.Rows) // the runner logs "table loaded"
 	return em.sendTable(name, ts, true)
+}
+
+// measureTable sets the table's byte totals for Progress: the sizes of all
+// its objects, and of those up to lastKey (loaded before a resume).
+func (s *Source) measureTable(ctx context.Context, t *tabledefs.Table, lastKey string, tp *tableProgress) error {
+	var total, finished int64
+	prefix := s.tablePrefix(t)
+	after := ""
+	for {
+		page, err := s.list(ctx, prefix, after, 0)
+		if err != nil {
+			return err
+		}
+		for _, obj := range page.Contents {
+			after = aws.ToString(obj.Key)
+			total += aws.ToInt64(obj.Size)
+			if after <= lastKey {
+				finished += aws.ToInt64(obj.Size)
+			}
+		}
+		if !aws.ToBool(page.IsTruncated) || len(page.Contents) == 0 {
+			break
+		}
+	}
+	tp.total.Store(total)
+	tp.finished.Store(finished)
+	tp.cur.Store(0)
+	return nil
 }
 
 // loadObject streams one object into load events. When ts says the object
 // was interrupted and its ETag is unchanged, rows already delivered are not
 // sent again: a plain object is reopened at the byte offset, a compressed
 // one is re-read and the delivered rows skipped.
-func (s *Source) loadObject(ctx context.Context, em *emitter, t *tabledefs.Table, ts *tableState, key, etag string) error {
+func (s *Source) loadObject(ctx context.Context, em *emitter, t *tabledefs.Table, ts *tableState, key, etag string, pos *atomic.Int64) error {
 	name := tableName(t)
 	origin := s.origin(key)
 	resume := ts.CurKey == key && ts.CurETag == etag && ts.NextLine > 1
@@ -123,7 +170,7 @@ func (s *Source) loadObject(ctx context.Context, em *emitter, t *tabledefs.Table
 	if ranged {
 		off = ts.Offset
 	}
-	body, err := s.openObject(ctx, key, etag, off)
+	body, err := s.openObject(ctx, key, etag, off, pos)
 	if err != nil {
 		return err
 	}

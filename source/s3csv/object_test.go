@@ -75,7 +75,7 @@ func TestObjectReopensAfterReadError(t *testing.T) {
 	data := rowsCSV(0, 2000)
 	fake := &flakyS3{data: data, failAfter: 7000, failures: 2}
 	s := &Source{client: fake, bucketName: "b", log: quietLogger()}
-	body, err := s.openObject(context.Background(), "k.csv", `"etag"`, 0)
+	body, err := s.openObject(context.Background(), "k.csv", `"etag"`, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestObjectReopensAfterReadError(t *testing.T) {
 	// More failures than retries: the error surfaces, naming the object.
 	fake = &flakyS3{data: data, failAfter: 10, failures: maxReadRetries + 1}
 	s.client = fake
-	body, err = s.openObject(context.Background(), "k.csv", `"etag"`, 0)
+	body, err = s.openObject(context.Background(), "k.csv", `"etag"`, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

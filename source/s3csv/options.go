@@ -12,16 +12,19 @@ import (
 
 // Options configures the S3 CSV source. Names follow the DMS S3Settings.
 type Options struct {
-	Bucket           string // bucket name, or a local directory given as "file:///abs/dir"
-	EndpointURL      string // optional custom S3 endpoint (path-style)
-	Folder           string // BucketFolder
-	CdcPath          string
-	Delimiter        string // CsvDelimiter, default ","
-	RowDelimiter     string // CsvRowDelimiter, default "\n" ("\r\n" input is accepted with "\n")
-	IgnoreHeaderRows int
-	Rfc4180          bool    // the caller passes the DMS default, true
-	NullValue        *string // CsvNullValue; nil = unset (an unquoted empty field is NULL)
-	Tables           []*tabledefs.Table
+	Bucket      string // bucket name, or a local directory given as "file:///abs/dir"
+	EndpointURL string // optional custom S3 endpoint (path-style)
+	// ExpectedBucketOwner, when set, is sent with every S3 request: S3
+	// refuses them (403) when another account owns the bucket.
+	ExpectedBucketOwner string
+	Folder              string // BucketFolder
+	CdcPath             string
+	Delimiter           string // CsvDelimiter, default ","
+	RowDelimiter        string // CsvRowDelimiter, default "\n" ("\r\n" input is accepted with "\n")
+	IgnoreHeaderRows    int
+	Rfc4180             bool    // the caller passes the DMS default, true
+	NullValue           *string // CsvNullValue; nil = unset (an unquoted empty field is NULL)
+	Tables              []*tabledefs.Table
 	// Definition, when set, is the whole external table definition: CDC
 	// lines for defined but unselected tables are then skipped quietly
 	// instead of being rejected as unknown.

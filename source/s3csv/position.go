@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"time"
 
 	"github.com/sluicedata/sluice/source"
 )
@@ -35,17 +36,23 @@ type tableState struct {
 	Rows      int64  `json:"rows,omitempty"`      // rows and rejects delivered so far
 }
 
-// cdcState is the CDC progress: the file being (or last) applied, and every
-// CDC file already applied or reported, with its ETag, which is how late
-// and rewritten files are recognised.
+// cdcState is the CDC progress: the file being (or last) applied, and the
+// CDC files applied or reported recently, with their ETags, which is how
+// late and rewritten files are recognised. Seen stays small: a file whose
+// LastModified is not after SeenSince is left out of it, because every
+// such file sorting before Key was listed, and applied or reported, by an
+// earlier full listing (see cdcFollower).
 type cdcState struct {
-	Started  bool              `json:"started,omitempty"` // create-table control events delivered
-	Key      string            `json:"key,omitempty"`
-	ETag     string            `json:"etag,omitempty"`
-	NextLine int64             `json:"next_line,omitempty"`
-	Offset   int64             `json:"offset,omitempty"`
-	FileDone bool              `json:"file_done,omitempty"`
-	Seen     map[string]string `json:"seen,omitempty"`
+	Started   bool              `json:"started,omitempty"` // create-table control events delivered
+	Key       string            `json:"key,omitempty"`
+	ETag      string            `json:"etag,omitempty"`
+	NextLine  int64             `json:"next_line,omitempty"`
+	Offset    int64             `json:"offset,omitempty"`
+	FileDone  bool              `json:"file_done,omitempty"`
+	Seen      map[string]string `json:"seen,omitempty"`
+	SeenSince time.Time         `json:"seen_since,omitzero"`
+
+	seenEnc []byte // Seen encoded; nil when Seen changed since
 }
 
 func (p *position) clone() *position {
@@ -83,8 +90,29 @@ func parsePosition(raw source.Position, bucket, folder string) (*position, error
 	return p, nil
 }
 
+// marshal encodes the position, reusing the encoding of the seen set
+// while it is unchanged: batches mostly move the line, not the file set.
 func (p *position) marshal() (source.Position, error) {
-	b, err := json.Marshal(p)
+	type cdcWire struct {
+		*cdcState
+		Seen json.RawMessage `json:"seen,omitempty"` // shadows cdcState.Seen
+	}
+	type posWire struct {
+		*position
+		CDC *cdcWire `json:"cdc,omitempty"` // shadows position.CDC
+	}
+	w := posWire{position: p}
+	if c := p.CDC; c != nil {
+		if c.seenEnc == nil && len(c.Seen) > 0 {
+			enc, err := json.Marshal(c.Seen)
+			if err != nil {
+				return nil, fmt.Errorf("encoding the S3 source position: %w", err)
+			}
+			c.seenEnc = enc
+		}
+		w.CDC = &cdcWire{cdcState: c, Seen: c.seenEnc}
+	}
+	b, err := json.Marshal(w)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the S3 source position: %w", err)
 	}

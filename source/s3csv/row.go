@@ -50,15 +50,23 @@ func (c *converter) countError(got int) *rowError {
 // caller has checked. quoted may be shorter than fields (then false).
 func (c *converter) values(fields []string, quoted []bool, dst []tabledefs.Value) *rowError {
 	cols := c.t.Columns
+	fields, dst = fields[:len(cols)], dst[:len(cols)] // one bounds check, not one per field
+	hasNull, nullText := c.null != nil, ""
+	if hasNull {
+		nullText = *c.null
+	}
 	for i := range cols {
 		col := &cols[i]
 		f := fields[i]
-		q := i < len(quoted) && quoted[i]
-		if !q && (c.null == nil && f == "" || c.null != nil && f == *c.null) {
+		isNull := len(f) == 0
+		if hasNull {
+			isNull = f == nullText
+		}
+		if isNull && !(i < len(quoted) && quoted[i]) {
 			if !col.Nullable {
 				what := "empty value"
-				if c.null != nil {
-					what = "NULL (" + strconv.Quote(*c.null) + ")"
+				if hasNull {
+					what = "NULL (" + strconv.Quote(nullText) + ")"
 				}
 				return &rowError{reason: "column " + col.Name + ": " + what + " in a non-nullable column"}
 			}
@@ -67,14 +75,20 @@ func (c *converter) values(fields []string, quoted []bool, dst []tabledefs.Value
 		}
 		v, err := col.ParseValue(f)
 		if err != nil {
-			re := &rowError{reason: "column " + col.Name + ": " + err.Error()}
-			var ve *tabledefs.ValueError
-			if errors.As(err, &ve) {
-				re.truncation = ve.Truncation
-			}
-			return re
+			return parseError(col, err)
 		}
 		dst[i] = v
 	}
 	return nil
+}
+
+// parseError is the rejection of a field ParseValue refused; kept out of
+// the loop above so that the loop stays small.
+func parseError(col *tabledefs.Column, err error) *rowError {
+	re := &rowError{reason: "column " + col.Name + ": " + err.Error()}
+	var ve *tabledefs.ValueError
+	if errors.As(err, &ve) {
+		re.truncation = ve.Truncation
+	}
+	return re
 }

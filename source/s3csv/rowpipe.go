@@ -69,9 +69,14 @@ func readBlocks(ctx context.Context, rd *csvReader, out chan<- *rowBlock, free c
 		select {
 		case b = <-free:
 		default:
-			b = &rowBlock{}
+			b = &rowBlock{fields: make([]string, 0, blockRows*8)}
 		}
 		for len(b.rows) < blockRows {
+			// Let the reader split straight into the block's spare
+			// capacity, which saves copying the fields below; it never
+			// writes into the part of b.fields already filled.
+			nf := len(b.fields)
+			rd.rec.Fields = b.fields[nf:nf]
 			rec, err := rd.Read()
 			if err == io.EOF {
 				if len(b.rows) > 0 {
@@ -86,7 +91,11 @@ func readBlocks(ctx context.Context, rd *csvReader, out chan<- *rowBlock, free c
 			if err != nil {
 				return err
 			}
-			b.fields = append(b.fields, rec.Fields...)
+			if n := len(rec.Fields); n > 0 && n <= cap(b.fields)-nf && &b.fields[nf : nf+1][0] == &rec.Fields[0] {
+				b.fields = b.fields[:nf+n] // split in place
+			} else {
+				b.fields = append(b.fields, rec.Fields...)
+			}
 			b.quoted = append(b.quoted, rec.Quoted...)
 			row := blockRow{nf: len(rec.Fields), line: rec.Line, offset: rec.Offset, nextLine: rd.line, err: rec.Err}
 			if rec.Err != nil {

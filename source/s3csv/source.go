@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -29,15 +30,24 @@ type Source struct {
 	start *position // resume state New started from (read by producers)
 	state *position // state as of the last batch returned (owned by Next)
 
-	out    chan *chunk
-	pool   sync.Pool
-	prev   []*chunk // chunks of the last batch, recycled by the next Next
-	cancel context.CancelFunc
-	err    error // producer error, readable once out is closed
-	closed bool
+	out     chan *chunk
+	pool    sync.Pool
+	prev    []*chunk // chunks of the last batch, recycled by the next Next
+	cancel  context.CancelFunc
+	err     error  // producer error, readable once out is closed
+	held    *chunk // a table error met while a batch was being filled
+	restart bool   // producers stopped on a transient error: restart them
+	closed  bool
+
+	posEnc   source.Position // state encoded, reused while it is unchanged
+	posStale bool
+
+	prog      map[string]*tableProgress // per selected table; the map is read-only
+	cdcNewest atomic.Int64              // LastModified (unix nanos) of the newest CDC file applied
 
 	mu        sync.Mutex
 	suspended map[string]bool // "schema.table"
+	failed    map[string]bool // tables whose load ended with a TableError
 	posDirty  bool            // state changed outside a chunk (SuspendTable)
 }
 
@@ -53,7 +63,11 @@ func New(ctx context.Context, o Options, resume source.Position) (*Source, error
 	if err != nil {
 		return nil, fmt.Errorf("S3 source settings: %w", err)
 	}
-	s := &Source{o: o, log: o.Logger.With("source", "s3"), suspended: map[string]bool{}}
+	s := &Source{o: o, log: o.Logger.With("source", "s3"), suspended: map[string]bool{}, failed: map[string]bool{},
+		prog: map[string]*tableProgress{}, posStale: true}
+	for _, t := range o.Tables {
+		s.prog[tableName(t)] = &tableProgress{}
+	}
 	s.client = o.Client
 	s.bucketName = o.Bucket
 	if strings.HasPrefix(o.Bucket, "file://") {
@@ -83,15 +97,37 @@ func New(ctx context.Context, o Options, resume source.Position) (*Source, error
 		return nil, err
 	}
 	s.state = s.start.clone()
-	s.out = make(chan *chunk, 2*o.MaxSubTasks)
 	s.pool.New = func() any { return &chunk{} }
+	s.startProducers()
+	return s, nil
+}
+
+// startProducers starts reading from s.start.
+func (s *Source) startProducers() {
+	out := make(chan *chunk, 2*s.o.MaxSubTasks)
+	s.out = out
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	go func() {
-		defer close(s.out)
+		defer close(out)
 		s.err = s.run(runCtx)
 	}()
-	return s, nil
+}
+
+// restartProducers resumes reading after a transient error from the state
+// of the last batch returned, exactly as a new Source given that position
+// would (rows of an interrupted plain object resume at its byte offset, a
+// compressed one is re-read and the delivered rows skipped), except that
+// tables that ended with a TableError stay ended.
+func (s *Source) restartProducers() {
+	s.cancel()
+	for range s.out { // already closed; nothing is left
+	}
+	s.mu.Lock()
+	s.start = s.state.clone()
+	s.mu.Unlock()
+	s.err = nil
+	s.startProducers()
 }
 
 // checkBucket makes sure the bucket and BucketFolder exist, and warns about
@@ -128,6 +164,9 @@ func (s *Source) tablePrefix(t *tabledefs.Table) string { return joinKey(s.o.Fol
 
 func (s *Source) list(ctx context.Context, prefix, after string, max int32) (*s3.ListObjectsV2Output, error) {
 	in := &s3.ListObjectsV2Input{Bucket: aws.String(s.bucketName), Prefix: aws.String(prefix)}
+	if s.o.ExpectedBucketOwner != "" {
+		in.ExpectedBucketOwner = aws.String(s.o.ExpectedBucketOwner)
+	}
 	if after != "" {
 		in.StartAfter = aws.String(after)
 	}
@@ -164,6 +203,12 @@ func (s *Source) run(ctx context.Context) error {
 // Next returns the next batch: chunks already produced, up to BatchRows
 // events and rejects, waiting only for the first. The events of the
 // previous batch are recycled, as the Source contract allows.
+//
+// Errors: a *source.TableError ends one table's load; the next Next goes
+// on with the others. An error the producers stopped on is returned with a
+// Retryable() bool method: true for a transient one (throttling, a reset
+// connection), after which the next Next restarts reading from the last
+// batch's position; false otherwise, and Next keeps returning it.
 func (s *Source) Next(ctx context.Context) (source.Batch, error) {
 	for _, c := range s.prev {
 		c.reset()
@@ -171,22 +216,41 @@ func (s *Source) Next(ctx context.Context) (source.Batch, error) {
 	}
 	s.prev = s.prev[:0]
 	var b source.Batch
+	if s.restart {
+		s.restart = false
+		s.restartProducers()
+	}
+	if c := s.held; c != nil {
+		s.held = nil
+		if err := s.tableError(c); err != nil {
+			return b, err
+		}
+	}
 	s.mu.Lock()
 	dirty := s.posDirty
 	s.posDirty = false
 	s.mu.Unlock()
-	if !dirty { // else a suspension changed the position: return it at once
-		select {
-		case c, ok := <-s.out:
-			if !ok {
-				if s.err != nil {
-					return b, s.err
+	if dirty { // a suspension changed the position: return it at once
+		s.posStale = true
+	} else {
+	first:
+		for {
+			select {
+			case c, ok := <-s.out:
+				if !ok {
+					return b, s.stopped()
 				}
-				return b, source.ErrDone
+				if c.err != nil {
+					if err := s.tableError(c); err != nil {
+						return b, err
+					}
+					continue
+				}
+				s.add(&b, c)
+				break first
+			case <-ctx.Done():
+				return b, ctx.Err()
 			}
-			s.add(&b, c)
-		case <-ctx.Done():
-			return b, ctx.Err()
 		}
 	}
 more:
@@ -196,19 +260,67 @@ more:
 			if !ok {
 				break more
 			}
+			if c.err != nil {
+				s.held = c // returned by the next Next, after this batch
+				break more
+			}
 			s.add(&b, c)
 		default:
 			break more
 		}
 	}
-	s.mu.Lock()
-	pos, err := s.state.marshal()
-	s.mu.Unlock()
-	if err != nil {
-		return source.Batch{}, err
+	if s.posStale {
+		s.mu.Lock()
+		pos, err := s.state.marshal()
+		s.mu.Unlock()
+		if err != nil {
+			return source.Batch{}, err
+		}
+		s.posEnc, s.posStale = pos, false
 	}
-	b.Pos = pos
+	b.Pos = s.posEnc
 	return b, nil
+}
+
+// stopped returns the error the producers stopped on (ErrDone if none),
+// marked for the runner's retry classification.
+func (s *Source) stopped() error {
+	if s.err == nil {
+		return source.ErrDone
+	}
+	if transient(s.err) {
+		s.restart = true
+		return &readError{err: s.err, transient: true}
+	}
+	return &readError{err: s.err}
+}
+
+// tableError returns the TableError a chunk carries and remembers that the
+// table's load ended, or nil when the table is suspended already.
+func (s *Source) tableError(c *chunk) error {
+	s.prev = append(s.prev, c)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failed[c.table] = true
+	if s.suspended[c.table] {
+		return nil
+	}
+	return c.err
+}
+
+func (s *Source) hasFailed(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed[name]
+}
+
+// addRejects appends c's rejects to b with their RejectAt indexes, for
+// events that will start at index base of b.Events.
+func addRejects(b *source.Batch, c *chunk, base int) {
+	for i, r := range c.rejects {
+		b.Rejects = append(b.Rejects, r)
+		b.RejectAt = append(b.RejectAt, base+c.rejectAt[i])
+	}
 }
 
 // add appends a chunk to the batch and advances the state to the chunk's.
@@ -222,30 +334,44 @@ func (s *Source) add(b *source.Batch, c *chunk) {
 		}
 		ts := c.ts
 		s.state.Tables[c.table] = &ts
+		s.posStale = true
 		if c.completed {
 			b.Completed = append(b.Completed, c.table)
 		}
+		addRejects(b, c, len(b.Events))
 		b.Events = append(b.Events, c.events...)
-		b.Rejects = append(b.Rejects, c.rejects...)
 		return
 	}
 	if len(s.suspended) == 0 {
+		addRejects(b, c, len(b.Events))
 		b.Events = append(b.Events, c.events...)
 	} else {
-		for _, e := range c.events {
+		// Dropping a suspended table's events shifts the reject indexes.
+		base, r := len(b.Events), 0
+		for i, e := range c.events {
+			for ; r < len(c.rejects) && c.rejectAt[r] <= i; r++ {
+				b.Rejects = append(b.Rejects, c.rejects[r])
+				b.RejectAt = append(b.RejectAt, base)
+			}
 			if !s.suspended[tableName(e.Table)] {
 				b.Events = append(b.Events, e)
+				base++
 			}
 		}
+		for ; r < len(c.rejects); r++ {
+			b.Rejects = append(b.Rejects, c.rejects[r])
+			b.RejectAt = append(b.RejectAt, base)
+		}
 	}
-	b.Rejects = append(b.Rejects, c.rejects...)
 	if c.cdc != nil {
+		s.posStale = true
 		seen := map[string]string(nil)
+		var enc []byte
 		if s.state.CDC != nil {
-			seen = s.state.CDC.Seen
+			seen, enc = s.state.CDC.Seen, s.state.CDC.seenEnc
 		}
 		cs := *c.cdc
-		cs.Seen = seen
+		cs.Seen, cs.seenEnc = seen, enc
 		for k, v := range c.seen {
 			if cs.Seen == nil {
 				cs.Seen = map[string]string{}
@@ -255,6 +381,7 @@ func (s *Source) add(b *source.Batch, c *chunk) {
 			} else {
 				cs.Seen[k] = v
 			}
+			cs.seenEnc = nil
 		}
 		s.state.CDC = &cs
 	}
