@@ -37,6 +37,9 @@ type Checkpoint struct {
 	// S3 store uses it with SavedAt as a lease.
 	Owner   string    `json:"owner,omitempty"`
 	SavedAt time.Time `json:"saved_at"`
+	// ExceptionParts is how many exceptions parts an s3:// state location
+	// holds (exceptions/00000001.jsonl …); 0 for file://.
+	ExceptionParts int `json:"exception_parts,omitempty"`
 }
 
 // Identity is what must not change between runs of one task: resuming a

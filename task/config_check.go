@@ -74,6 +74,12 @@ func (l *configLoader) checkConflicts(root *tabledefs.Object, cfg *Config) {
 	}
 	if fl.StopTaskCachedChangesApplied && fl.StopTaskCachedChangesNotApplied {
 		l.p.Add(sf, sp(".FullLoadSettings.StopTaskCachedChangesNotApplied"), "conflicts with StopTaskCachedChangesApplied: set at most one of them")
+	} else if (fl.StopTaskCachedChangesApplied || fl.StopTaskCachedChangesNotApplied) && (mt == MigrationFullLoadAndCDC || mt == "") {
+		key := "StopTaskCachedChangesApplied"
+		if !fl.StopTaskCachedChangesApplied {
+			key = "StopTaskCachedChangesNotApplied"
+		}
+		l.p.Add(sf, sp(".FullLoadSettings."+key), "is not supported by sluice run; use `sluice run --once` (full load, then the changes present, then stop) or MigrationType \"full-load\"")
 	}
 
 	if p := cfg.CdcStartPosition; p != nil {
@@ -83,12 +89,18 @@ func (l *configLoader) checkConflicts(root *tabledefs.Object, cfg *Config) {
 		if p.Kind == CdcPositionLSN && src.EngineName != EnginePostgres && src.EngineName != "" {
 			l.p.Add(l.file, "$.CdcStartPosition", "an LSN start position needs a postgres source, not %q", src.EngineName)
 		}
+		if (p.Kind == CdcPositionServerTime || p.Kind == CdcPositionTime) && src.EngineName == EngineS3 {
+			l.p.Add(l.file, "$.CdcStartPosition", "a time start position is not supported for an s3 source (CDC files carry no commit time): remove it to apply every CDC file under CdcPath")
+		}
 		if p.Kind == CdcPositionLSN && src.Postgres != nil && src.Postgres.Settings.SlotName == "" {
 			l.p.Add(l.file, "$.CdcStartPosition", "an LSN start position needs an existing slot: set PostgreSQLSettings.SlotName")
 		}
 	}
 	if cfg.CdcStopPosition != nil && mt == MigrationFullLoad {
 		l.p.Add(l.file, "$.CdcStopPosition", "applies to CDC tasks only, but MigrationType is %q", mt)
+	}
+	if p := cfg.CdcStopPosition; p != nil && p.Kind == CdcPositionCommitTime && src.EngineName == EngineS3 {
+		l.p.Add(l.file, "$.CdcStopPosition", "commit_time is not supported for an s3 source (CDC files carry no commit time): use server_time:YYYY-MM-DDThh:mm:ss")
 	}
 	l.duplicateTargets(cfg.TargetEndpoints)
 }

@@ -174,22 +174,29 @@ func (r *Runner) policyFor(truncation bool) ErrorPolicy {
 func (r *Runner) reject(rj source.Reject) error {
 	now := r.Now()
 	key := ""
-	if rj.Table != "" {
+	if rj.Table != "" && r.selected(tableKey(rj.Schema, rj.Table)) {
 		key = tableKey(rj.Schema, rj.Table)
 	}
+	// A row naming a table the task does not replicate (e.g. a CDC line
+	// of an undefined table) counts for the task only: it must not appear
+	// as a table that never loads.
 	n := r.book.rejected(key, now)
-	r.rejected.Add(1)
-	r.Metrics.rejected(rj.Schema, rj.Table)
 	policy := r.policyFor(rj.Truncation)
 	kind := "DataErrorPolicy"
 	if rj.Truncation {
 		kind = "DataTruncationErrorPolicy"
 	}
+	if key == "" {
+		r.Metrics.rejected("", "")
+	} else {
+		r.Metrics.rejected(rj.Schema, rj.Table)
+	}
 	if policy != ErrorIgnoreRecord {
 		if err := r.exc.Append(rj, now); err != nil {
 			return err
 		}
-		r.Log.Warn("row rejected", "table", key, "position", rj.Position, "reason", rj.Reason, "policy", string(policy))
+		r.rejected.Add(1)
+		r.rejLog.log(r.Log, key, rj, string(policy), now)
 	}
 	describe := func() string {
 		return fmt.Sprintf("data error in %s at %s: %s", orUnknown(key), rj.Position, rj.Reason)

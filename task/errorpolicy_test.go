@@ -53,7 +53,8 @@ func TestErrorBehaviorPolicies(t *testing.T) {
 		want   want
 	}{
 		{"ignore record", rejects(), ErrorBehaviorSettings{DataErrorPolicy: ErrorIgnoreRecord},
-			want{status: StatusStopped, stopReason: StopFullLoadOnlyFinished, exit: ExitRejected, exceptions: 0, rejectedA: 2,
+			// ignored rows are counted but not in the exceptions file: exit 0.
+			want{status: StatusStopped, stopReason: StopFullLoadOnlyFinished, exit: ExitOK, exceptions: 0, rejectedA: 2,
 				stateA: TableCompleted, stateB: TableCompleted, deliveredA: 8}},
 		{"log error", rejects(), ErrorBehaviorSettings{DataErrorPolicy: ErrorLogError},
 			want{status: StatusStopped, stopReason: StopFullLoadOnlyFinished, exit: ExitRejected, exceptions: 2, rejectedA: 2,
@@ -62,15 +63,16 @@ func TestErrorBehaviorPolicies(t *testing.T) {
 			want{status: StatusStopped, stopReason: StopFullLoadOnlyFinished, exit: ExitRejected, exceptions: 2, rejectedA: 2,
 				stateA: TableCompleted, stateB: TableCompleted, deliveredA: 8}},
 		{"suspend table", rejects(), ErrorBehaviorSettings{DataErrorPolicy: ErrorSuspendTable},
-			// batch 0..2 holds the first reject: rejects go first, so s.a delivers nothing.
+			// the first reject (2) suspends s.a: rows 0 and 1 before it are still delivered.
 			want{status: StatusStopped, stopReason: StopFullLoadOnlyFinished, exit: ExitRejected, exceptions: 2, rejectedA: 2,
-				stateA: TableError, stateB: TableCompleted, suspended: []string{"s.a"}, deliveredA: 0}},
+				stateA: TableError, stateB: TableCompleted, suspended: []string{"s.a"}, deliveredA: 2}},
 		{"stop task", rejects(), ErrorBehaviorSettings{DataErrorPolicy: ErrorStopTask},
-			want{status: StatusFailed, stopReason: StopFatalError, exit: ExitFailed, exceptions: 1, rejectedA: 0,
+			// the failed checkpoint counts the reject that is in the exceptions file.
+			want{status: StatusFailed, stopReason: StopFatalError, exit: ExitFailed, exceptions: 1, rejectedA: 1,
 				stateA: TableBeforeLoad, stateB: TableBeforeLoad, failMessage: "DataErrorPolicy STOP_TASK"}},
 		{"truncation policy applies to truncations", rejects(true),
 			ErrorBehaviorSettings{DataErrorPolicy: ErrorLogError, DataTruncationErrorPolicy: ErrorStopTask},
-			want{status: StatusFailed, stopReason: StopFatalError, exit: ExitFailed, exceptions: 1,
+			want{status: StatusFailed, stopReason: StopFatalError, exit: ExitFailed, exceptions: 1, rejectedA: 1,
 				stateA: TableBeforeLoad, stateB: TableBeforeLoad, failMessage: "DataTruncationErrorPolicy STOP_TASK"}},
 		{"truncation policy ignores other rejects", rejects(),
 			ErrorBehaviorSettings{DataErrorPolicy: ErrorLogError, DataTruncationErrorPolicy: ErrorStopTask},
@@ -78,17 +80,17 @@ func TestErrorBehaviorPolicies(t *testing.T) {
 				stateA: TableCompleted, stateB: TableCompleted, deliveredA: 8}},
 		{"escalation suspends", rejects(),
 			ErrorBehaviorSettings{DataErrorPolicy: ErrorLogError, DataErrorEscalationCount: 2, DataErrorEscalationPolicy: ErrorSuspendTable},
-			// second reject (5) in batch 3..5: events 3, 4 of that batch are dropped too.
+			// second reject (5) suspends s.a: 0, 1, 3, 4 before it are delivered.
 			want{status: StatusStopped, stopReason: StopFullLoadOnlyFinished, exit: ExitRejected, exceptions: 2, rejectedA: 2,
-				stateA: TableError, stateB: TableCompleted, suspended: []string{"s.a"}, deliveredA: 2}},
+				stateA: TableError, stateB: TableCompleted, suspended: []string{"s.a"}, deliveredA: 4}},
 		{"escalation stops", rejects(),
 			ErrorBehaviorSettings{DataErrorPolicy: ErrorLogError, DataErrorEscalationCount: 2, DataErrorEscalationPolicy: ErrorStopTask},
-			want{status: StatusFailed, stopReason: StopFatalError, exit: ExitFailed, exceptions: 2, rejectedA: 1,
+			want{status: StatusFailed, stopReason: StopFatalError, exit: ExitFailed, exceptions: 2, rejectedA: 2,
 				stateA: TableFullLoad, stateB: TableBeforeLoad, failMessage: "DataErrorEscalationCount 2", deliveredA: 2}},
 		{"table error escalation", rejects(),
 			ErrorBehaviorSettings{DataErrorPolicy: ErrorSuspendTable, TableErrorEscalationCount: 1},
-			want{status: StatusFailed, stopReason: StopFatalError, exit: ExitFailed, exceptions: 1,
-				stateA: TableBeforeLoad, stateB: TableBeforeLoad, failMessage: "TableErrorEscalationCount 1"}},
+			want{status: StatusFailed, stopReason: StopFatalError, exit: ExitFailed, exceptions: 1, rejectedA: 1,
+				stateA: TableError, stateB: TableBeforeLoad, failMessage: "TableErrorEscalationCount 1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, tc.events, "t1")

@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -83,4 +86,78 @@ func (e *exceptionsFile) Close() error {
 		err = fmt.Errorf("closing exceptions file: %w", cerr)
 	}
 	return err
+}
+
+// Reject logging is rate-limited: millions of bad rows must not cost a
+// log line each (the exceptions file has every one). The first
+// rejectLogFirst rejects of each table are logged in full, later ones as a
+// per-table count at most every rejectLogEvery, and once more at the end.
+const (
+	rejectLogFirst = 10
+	rejectLogEvery = 5 * time.Second
+)
+
+// rejectLog is safe for concurrent use (target rejecters).
+type rejectLog struct {
+	mu         sync.Mutex
+	total      map[string]int64 // per table ("" = no selected table)
+	suppressed map[string]int64 // not logged in full since the last summary
+	last       time.Time
+}
+
+func (l *rejectLog) log(lg *slog.Logger, key string, rj source.Reject, policy string, now time.Time) {
+	l.mu.Lock()
+	if l.total == nil {
+		l.total, l.suppressed = map[string]int64{}, map[string]int64{}
+	}
+	l.total[key]++
+	n := l.total[key]
+	if n > rejectLogFirst {
+		if len(l.suppressed) == 0 {
+			l.last = now
+		}
+		l.suppressed[key]++
+	}
+	l.mu.Unlock()
+	if n <= rejectLogFirst {
+		args := []any{"table", orUnknown(key), "position", rj.Position, "reason", rj.Reason, "policy", policy}
+		if n == rejectLogFirst {
+			args = append(args, "note", "further rejects of this table are logged as counts")
+		}
+		lg.Warn("row rejected", args...)
+		return
+	}
+	l.tick(lg, now)
+}
+
+// tick logs the counts of rejects not logged in full, at most every
+// rejectLogEvery.
+func (l *rejectLog) tick(lg *slog.Logger, now time.Time) {
+	l.summary(lg, now, false)
+}
+
+// flush logs the remaining counts (end of run).
+func (l *rejectLog) flush(lg *slog.Logger, now time.Time) { l.summary(lg, now, true) }
+
+func (l *rejectLog) summary(lg *slog.Logger, now time.Time, force bool) {
+	l.mu.Lock()
+	if len(l.suppressed) == 0 || !force && now.Sub(l.last) < rejectLogEvery {
+		l.mu.Unlock()
+		return
+	}
+	type entry struct {
+		key      string
+		n, total int64
+	}
+	var es []entry
+	for k, n := range l.suppressed {
+		es = append(es, entry{k, n, l.total[k]})
+	}
+	clear(l.suppressed)
+	l.last = now
+	l.mu.Unlock()
+	slices.SortFunc(es, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+	for _, e := range es {
+		lg.Warn("rows rejected (see the exceptions file)", "table", orUnknown(e.key), "rejected", e.n, "total_rejected", e.total)
+	}
 }

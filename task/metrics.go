@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,8 +27,11 @@ type Metrics struct {
 	retriesC    *prometheus.CounterVec // action
 	throttledC  *prometheus.CounterVec // action
 	checkpointC prometheus.Counter
-	lagG        prometheus.Gauge
-	bytesG      *prometheus.GaugeVec // schema, table
+	lagD        *prometheus.Desc // sluice_cdc_lag_seconds
+	bytesD      *prometheus.Desc // sluice_source_bytes_read{schema,table}
+	totalD      *prometheus.Desc // sluice_source_bytes_total{schema,table}
+
+	runner atomic.Pointer[Runner] // read at scrape time (lag, source progress)
 }
 
 // NewMetrics registers the task's metrics in a new registry.
@@ -44,13 +48,51 @@ func NewMetrics(task string) *Metrics {
 		throttledC: counter("sluice_throttled_total", "Requests a service throttled.", "action"),
 		checkpointC: prometheus.NewCounter(prometheus.CounterOpts{Name: "sluice_checkpoints_saved_total",
 			Help: "Checkpoints saved.", ConstLabels: l}),
-		lagG: prometheus.NewGauge(prometheus.GaugeOpts{Name: "sluice_cdc_lag_seconds",
-			Help: "Age of the commit time of the last change read.", ConstLabels: l}),
-		bytesG: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "sluice_source_bytes_read",
-			Help: "Bytes of full-load objects read (sources that report sizes).", ConstLabels: l}, []string{"schema", "table"}),
+		lagD: prometheus.NewDesc("sluice_cdc_lag_seconds",
+			"Age of the newest change read: its commit time, or the source's latest change time (S3 CDC file).", nil, l),
+		bytesD: prometheus.NewDesc("sluice_source_bytes_read",
+			"Bytes of full-load objects read (sources that report sizes).", []string{"schema", "table"}, l),
+		totalD: prometheus.NewDesc("sluice_source_bytes_total",
+			"Bytes of a table's full-load objects (sources that report sizes).", []string{"schema", "table"}, l),
 	}
-	m.Registry.MustRegister(m.eventsC, m.writtenC, m.rejectedC, m.retriesC, m.throttledC, m.checkpointC, m.lagG, m.bytesG)
+	m.Registry.MustRegister(m.eventsC, m.writtenC, m.rejectedC, m.retriesC, m.throttledC, m.checkpointC, scrapeCollector{m})
 	return m
+}
+
+// attach makes scrapes read r's lag and its source's progress.
+func (m *Metrics) attach(r *Runner) {
+	if m != nil {
+		m.runner.Store(r)
+	}
+}
+
+// scrapeCollector reports the values read at scrape time: the CDC lag and
+// the source's full-load progress (ProgressReporter).
+type scrapeCollector struct{ m *Metrics }
+
+func (c scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.m.lagD
+	ch <- c.m.bytesD
+	ch <- c.m.totalD
+}
+
+func (c scrapeCollector) Collect(ch chan<- prometheus.Metric) {
+	r := c.m.runner.Load()
+	if r == nil || !r.started.Load() {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.m.lagD, prometheus.GaugeValue, r.lag(time.Now()).Seconds())
+	pr, ok := r.Source().(ProgressReporter)
+	if !ok {
+		return
+	}
+	for _, t := range pr.Progress() {
+		s, n := splitKey(t.Table)
+		ch <- prometheus.MustNewConstMetric(c.m.bytesD, prometheus.GaugeValue, float64(t.BytesDone), s, n)
+		if t.BytesTotal > 0 {
+			ch <- prometheus.MustNewConstMetric(c.m.totalD, prometheus.GaugeValue, float64(t.BytesTotal), s, n)
+		}
+	}
 }
 
 // events counts events[i] for every i in idx, one Add per table and op.
@@ -63,19 +105,12 @@ func (m *Metrics) events(events []source.Event, idx []int) {
 		op source.Op
 	}
 	n := map[k]int{}
-	var last time.Time
 	for _, i := range idx {
 		ev := &events[i]
 		n[k{ev.Table, ev.Op}]++
-		if !ev.CommitTime.IsZero() {
-			last = ev.CommitTime
-		}
 	}
 	for key, c := range n {
 		m.eventsC.WithLabelValues(key.t.Owner, key.t.Name, key.op.String()).Add(float64(c))
-	}
-	if !last.IsZero() {
-		m.lagG.Set(time.Since(last).Seconds())
 	}
 }
 
@@ -104,16 +139,6 @@ func (m *Metrics) retried(action string, throttled bool) {
 func (m *Metrics) saved() {
 	if m != nil {
 		m.checkpointC.Inc()
-	}
-}
-
-func (m *Metrics) progress(p []TableProgress) {
-	if m == nil {
-		return
-	}
-	for _, t := range p {
-		s, n := splitKey(t.Table)
-		m.bytesG.WithLabelValues(s, n).Set(float64(t.BytesDone))
 	}
 }
 

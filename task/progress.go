@@ -1,31 +1,48 @@
 package task
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
+	"regexp"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/sluicedata/sluice/source"
 )
 
-// TableProgress is how far a source has read one table's full load.
-type TableProgress struct {
-	Table      string // "schema.table"
-	BytesDone  int64
-	BytesTotal int64 // 0 when unknown
-}
+// TableProgress is how far a source has read one table's full load. It
+// is declared in package source so that sources can return it.
+type TableProgress = source.TableProgress
 
 // ProgressReporter is implemented by sources that know the sizes of what
-// they load (S3 object sizes). Progress is called from another goroutine
-// than Next and must be safe for that.
+// they load (S3 object sizes): bytes, MB/s, percent and ETA per table.
+// Progress is called from another goroutine than Next and must be safe
+// for that.
 type ProgressReporter interface {
-	Progress() []TableProgress
+	Progress() []source.TableProgress
 }
 
-// IsTerminal reports whether w is a character device (a terminal).
+// ChangeTimeReporter is implemented by sources whose events carry no
+// commit time (S3 CDC files): LatestChangeTime is the time of the newest
+// change delivered (an S3 CDC file's LastModified), zero before any. The
+// CDC lag uses it only while no event carried a CommitTime. Safe to call
+// while Next runs.
+type ChangeTimeReporter interface {
+	LatestChangeTime() time.Time
+}
+
+// IsTerminal reports whether w is a character device (a terminal), or a
+// writer that says it draws on one (TerminalMux.Display).
 func IsTerminal(w io.Writer) bool {
+	if t, ok := w.(interface{ IsTerminal() bool }); ok {
+		return t.IsTerminal()
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
@@ -87,7 +104,6 @@ func (p *Progress) report(r *Runner, now time.Time) {
 		for _, t := range tp {
 			sizes[t.Table] = t
 		}
-		r.Metrics.progress(tp)
 	}
 	dt := now.Sub(p.last).Seconds()
 	if p.prev == nil || dt <= 0 {
@@ -119,12 +135,30 @@ func (p *Progress) report(r *Runner, now time.Time) {
 		return
 	}
 	var total int64
+	var mbps float64
 	for _, row := range rows {
 		total += row.rows
+		mbps += row.mbPerSec
 	}
-	p.Log.Info("progress", "status", st.Status, "full_load_percent", st.FullLoadProgressPercent,
+	args := []any{"status", st.Status, "full_load_percent", st.FullLoadProgressPercent,
 		"tables_loaded", st.TablesLoaded, "tables_loading", st.TablesLoading, "tables_queued", st.TablesQueued,
-		"tables_errored", st.TablesErrored, "rows", total, "rejected", st.RejectedRows, "cdc_lag", lag)
+		"tables_errored", st.TablesErrored, "rows", total, "rejected", st.RejectedRows}
+	if sizes != nil { // bytes of the full load, from a ProgressReporter source
+		var done, all int64
+		for _, tp := range sizes {
+			done += tp.BytesDone
+			all += tp.BytesTotal
+		}
+		args = append(args, "bytes_read", done, "mb_per_s", math.Round(mbps*10)/10)
+		if all > 0 && done < all {
+			args = append(args, "bytes_total", all, "load_percent", math.Round(float64(done)*1000/float64(all))/10)
+			if mbps > 0 {
+				args = append(args, "load_eta", time.Duration(float64(all-done)/(mbps*1e6)*float64(time.Second)).Round(time.Second))
+			}
+		}
+	}
+	args = append(args, "cdc_lag", lag)
+	p.Log.Info("progress", args...)
 }
 
 type progressRow struct {
@@ -166,7 +200,9 @@ func (p *Progress) draw(st TaskStats, rows []progressRow, lag time.Duration) {
 	io.WriteString(p.W, b.String())
 }
 
-// WriteSummary prints the final summary of a run.
+// WriteSummary prints the final summary of a run: one line, then the
+// table statistics if any table started. The error of a failed run is not
+// repeated here: the command line prints it once, on stderr.
 func WriteSummary(w io.Writer, res Result) error {
 	fmt.Fprintf(w, "task %s", res.Status)
 	if res.StopReason != "" {
@@ -174,8 +210,64 @@ func WriteSummary(w io.Writer, res Result) error {
 	}
 	fmt.Fprintf(w, ": %d tables loaded, %d errored, %d rows rejected in this run\n",
 		res.Stats.TablesLoaded, res.Stats.TablesErrored, res.Rejected)
-	if res.Err != nil {
-		fmt.Fprintf(w, "error: %v\n", res.Err)
+	for _, t := range res.Stats.Tables {
+		if t.TableState != TableBeforeLoad || t.RejectedRows > 0 {
+			return writeTablesTable(w, res.Stats)
+		}
 	}
-	return writeTablesTable(w, res.Stats)
+	return nil
 }
+
+// TerminalMux shares one terminal between the live progress display and
+// log lines: a log line first erases the display, and the display is
+// redrawn below it, so neither tears the other.
+type TerminalMux struct {
+	mu    sync.Mutex
+	w     io.Writer
+	frame []byte // the last display frame, without its leading cursor-up
+	lines int    // lines of that frame on screen
+}
+
+// NewTerminalMux writes both streams to w (a terminal).
+func NewTerminalMux(w io.Writer) *TerminalMux { return &TerminalMux{w: w} }
+
+// Display is the writer for Progress: IsTerminal reports true for it.
+func (m *TerminalMux) Display() io.Writer { return muxDisplay{m} }
+
+// Logs is the writer for the log handler.
+func (m *TerminalMux) Logs() io.Writer { return muxLogs{m} }
+
+type muxDisplay struct{ m *TerminalMux }
+
+func (d muxDisplay) IsTerminal() bool { return true }
+
+// Write takes one whole frame from Progress.draw.
+func (d muxDisplay) Write(b []byte) (int, error) {
+	m := d.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.frame = append(m.frame[:0], cursorUp.ReplaceAll(b, nil)...)
+	m.lines = bytes.Count(m.frame, []byte{'\n'})
+	return m.w.Write(b)
+}
+
+type muxLogs struct{ m *TerminalMux }
+
+func (l muxLogs) Write(b []byte) (int, error) {
+	m := l.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []byte
+	if m.lines > 0 {
+		out = fmt.Appendf(out, "\x1b[%dA\x1b[J", m.lines) // erase the display
+	}
+	out = append(out, b...)
+	out = append(out, m.frame...) // and redraw it below the log line
+	if _, err := m.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// cursorUp is the cursor movement a frame starts with.
+var cursorUp = regexp.MustCompile(`^\x1b\[\d+A`)

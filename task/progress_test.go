@@ -60,7 +60,8 @@ func TestProgress(t *testing.T) {
 	var logs bytes.Buffer
 	lp := &Progress{W: &logs, Log: slog.New(slog.NewJSONHandler(&logs, nil))}
 	lp.report(g.r, t0)
-	if !strings.Contains(logs.String(), `"msg":"progress"`) || !strings.Contains(logs.String(), `"rows":3`) {
+	if !strings.Contains(logs.String(), `"msg":"progress"`) || !strings.Contains(logs.String(), `"rows":3`) ||
+		!strings.Contains(logs.String(), `"bytes_read":500`) || !strings.Contains(logs.String(), `"load_percent":50`) {
 		t.Errorf("log progress: %s", logs.String())
 	}
 	cancel()
@@ -72,5 +73,32 @@ func TestProgress(t *testing.T) {
 	}
 	if !strings.Contains(sum.String(), "task stopped (Stop Reason NORMAL)") || !strings.Contains(sum.String(), "2 rows rejected") {
 		t.Errorf("summary: %s", sum.String())
+	}
+}
+
+// TestTerminalMux: a log line erases the live display and the display is
+// redrawn below it, so the next frame's cursor-up lands on it again.
+func TestTerminalMux(t *testing.T) {
+	var screen bytes.Buffer
+	m := NewTerminalMux(&screen)
+	if !IsTerminal(m.Display()) {
+		t.Fatal("the display writer must count as a terminal")
+	}
+	p := &Progress{W: m.Display(), Terminal: true}
+	st := TaskStats{Status: StatusRunning}
+	rows := []progressRow{{table: "s.a", state: TableFullLoad, rows: 1, pct: -1}}
+	p.draw(st, rows, 0)
+	screen.Reset()
+	if _, err := m.Logs().Write([]byte("level=WARN msg=x\n")); err != nil {
+		t.Fatal(err)
+	}
+	got := screen.String()
+	if !strings.HasPrefix(got, "\x1b[2A\x1b[J"+"level=WARN msg=x\n\x1b[2K") || strings.Count(got, "s.a") != 1 {
+		t.Fatalf("log write %q", got)
+	}
+	screen.Reset()
+	p.draw(st, rows, 0)
+	if !strings.HasPrefix(screen.String(), "\x1b[2A") {
+		t.Fatalf("next frame %q", screen.String())
 	}
 }

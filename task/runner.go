@@ -88,32 +88,44 @@ type Runner struct {
 	suspCache  map[*tabledefs.Table]bool
 	running    atomic.Bool
 	started    atomic.Bool  // book and src are set (never reset)
-	rejected   atomic.Int64 // this run
-	mu         sync.Mutex   // guards suspended, toSuspend, fatal, tableErrs
+	rejected   atomic.Int64 // this run, written to the exceptions file
+	rejLog     rejectLog
+	known      map[string]bool // selected tables; nil: every table
+	mu         sync.Mutex      // guards suspended, toSuspend, fatal, tableErrs
 	suspended  map[string]bool
 	toSuspend  []string // to tell the source when Next is not running
 	fatal      error
 	tableErrs  int
 	lastCommit atomic.Int64 // unix nanos of the newest change's commit time (CDC lag)
 
+	saveMu sync.Mutex  // serializes Store.Save (the lease refresher saves too)
+	lastCP *Checkpoint // newest saved; guarded by saveMu
+
 	pending     source.Position // last processed batch, not yet saved
 	pendingN    int
 	saved       source.Position
 	savedStats  TaskStats
 	committed   source.Position
-	lastSave    time.Time
+	lastSave    time.Time // guarded by saveMu once Run started
+	leaseLost   chan struct{}
 	commitDue   bool
 	fullLoad    bool
 	sourceStops bool // the source accepted StopAt and reports reaching it
+	commitStop  bool // the runner enforces a commit_time StopAt on Event.CommitTime
+	stopHit     bool // an event past the commit_time stop was seen
 }
 
 // Result is the outcome of Run for the command line.
 type Result struct {
 	Status     string // StatusStopped or StatusFailed
 	StopReason string
-	Rejected   int64 // rows rejected during this run
-	Stats      TaskStats
-	Err        error // why it failed
+	// Rejected counts the rows of this run written to the exceptions file
+	// (LOG_ERROR, SUSPEND_TABLE, STOP_TASK policies): they make a finished
+	// run exit 3. Rows dropped by IGNORE_RECORD are counted in the
+	// statistics only and leave the exit code 0.
+	Rejected int64
+	Stats    TaskStats
+	Err      error // why it failed
 }
 
 // Exit codes of design.md.
@@ -213,6 +225,12 @@ func (r *Runner) defaults() error {
 		r.Identity.MigrationType = r.MigrationType
 	}
 	r.fullLoad = r.MigrationType != "cdc"
+	if len(r.Tables) > 0 {
+		r.known = map[string]bool{}
+		for _, k := range r.Tables {
+			r.known[k] = true
+		}
+	}
 	e := r.Errors
 	interval := time.Duration(e.RecoverableErrorInterval) * r.RetryUnit
 	if interval <= 0 {
@@ -262,6 +280,7 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	})
 	r.savedStats = r.book.snapshot() // what a failure before the first save records
 	r.suspended = map[string]bool{}
+	r.leaseLost = make(chan struct{}, 1)
 	for _, t := range r.savedStats.Tables {
 		if t.TableState == TableError {
 			r.suspended[t.Key()] = true
@@ -287,10 +306,79 @@ func (r *Runner) Run(ctx context.Context) (Result, error) {
 	}
 	r.started.Store(true)
 	r.running.Store(true)
+	r.Metrics.attach(r)
 	defer r.running.Store(false)
-	r.lastSave = r.Now()
+	// `status` of a running task says so: the saved position and its
+	// statistics, with status running and this run's StartDate.
+	if err := r.saveCheckpoint(ctx, r.saved, r.book.snapshot()); err != nil {
+		return r.failedEarly(err)
+	}
 	r.Log.Info("task started", "migration_type", r.MigrationType, "resumed", cp != nil)
-	return r.loop(ctx)
+	stopLease := r.refreshLease(ctx)
+	res, err := r.loop(ctx)
+	stopLease()
+	return res, err
+}
+
+// selected reports whether key is a table the task replicates.
+func (r *Runner) selected(key string) bool { return r.known == nil || r.known[key] }
+
+// refreshLease keeps a store's lease (s3://) alive from its own goroutine,
+// so that a Write or Flush blocked for longer than the lease cannot let a
+// second runner take the task over: every LeaseRefresh/2 without a save it
+// re-saves the newest saved checkpoint. A failed refresh (lease lost)
+// fails the task. The returned func stops and waits for it.
+func (r *Runner) refreshLease(ctx context.Context) (stop func()) {
+	l, ok := r.Store.(interface{ LeaseRefresh() time.Duration })
+	if !ok || l.LeaseRefresh() <= 0 {
+		return func() {}
+	}
+	every := l.LeaseRefresh() / 2
+	lctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-lctx.Done():
+				return
+			case <-t.C:
+			}
+			if err := r.refreshOnce(lctx, every); err != nil {
+				if lctx.Err() != nil {
+					return
+				}
+				r.setFatal(fmt.Errorf("refreshing the state location lease: %w", err))
+				select {
+				case r.leaseLost <- struct{}{}:
+				default:
+				}
+				return
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+func (r *Runner) refreshOnce(ctx context.Context, every time.Duration) error {
+	r.saveMu.Lock()
+	defer r.saveMu.Unlock()
+	if r.lastCP == nil || r.Now().Sub(r.lastSave) < every {
+		return nil
+	}
+	cp := *r.lastCP
+	cp.SavedAt = r.Now().UTC()
+	if err := r.retry.do(ctx, "refreshing lease", func() error { return r.Store.Save(ctx, &cp) }); err != nil {
+		return err
+	}
+	r.lastSave = r.Now()
+	r.Log.Debug("lease refreshed")
+	return nil
 }
 
 // failedEarly ends a run that moved no data.
@@ -346,16 +434,6 @@ func (r *Runner) loop(ctx context.Context) (Result, error) {
 	commitTimer := time.NewTimer(time.Hour)
 	commitTimer.Stop()
 	armed := false
-	// Stores with a lease (s3://) need a save at least every LeaseRefresh,
-	// also while no change arrives; re-saving the saved state is harmless.
-	var heartbeat <-chan time.Time
-	var refresh time.Duration
-	if l, ok := r.Store.(interface{ LeaseRefresh() time.Duration }); ok && l.LeaseRefresh() > 0 {
-		refresh = l.LeaseRefresh()
-		t := time.NewTicker(refresh / 2)
-		defer t.Stop()
-		heartbeat = t.C
-	}
 	var stopAt <-chan time.Time
 	if r.StopAt.Kind == StopServerTime {
 		t := time.NewTimer(max(r.StopAt.Time.Sub(r.Now()), 0))
@@ -383,7 +461,11 @@ func (r *Runner) loop(ctx context.Context) (Result, error) {
 					return r.finish(ctx, stopProducer, StopNormal)
 				}
 				var tf *TableFault
-				if errors.As(f.err, &tf) {
+				var te *source.TableError
+				if errors.As(f.err, &te) && !errors.As(f.err, &tf) {
+					tf = &TableFault{Schema: te.Schema, Table: te.Table, Err: te.Err}
+				}
+				if tf != nil {
 					if err := r.tableFault(tf); err != nil {
 						return r.fail(ctx, err)
 					}
@@ -397,6 +479,9 @@ func (r *Runner) loop(ctx context.Context) (Result, error) {
 					return r.finish(ctx, stopProducer, StopNormal)
 				}
 				return r.fail(ctx, err)
+			}
+			if r.stopHit {
+				return r.finish(ctx, stopProducer, StopAtCommitTime)
 			}
 			if r.pendingN >= r.CommitRate {
 				if err := r.commit(ctx, true); err != nil {
@@ -424,12 +509,9 @@ func (r *Runner) loop(ctx context.Context) (Result, error) {
 				}
 				return r.fail(ctx, err)
 			}
-		case <-heartbeat:
-			if r.Now().Sub(r.lastSave) >= refresh/2 {
-				if err := r.saveCheckpoint(ctx, r.saved, r.savedStats); err != nil {
-					return r.fail(ctx, err)
-				}
-			}
+		case <-r.leaseLost:
+			stopProducer()
+			return r.fail(ctx, r.fatalErr())
 		case <-stopAt:
 			return r.finish(ctx, stopProducer, StopAtServerTime)
 		case <-ctx.Done():
@@ -465,6 +547,8 @@ func (r *Runner) idleSourceCalls(ctx context.Context) error {
 
 func (r *Runner) doneReason() string {
 	switch {
+	case r.stopHit:
+		return StopAtCommitTime
 	case r.sourceStops && r.stopReached():
 		if r.StopAt.Kind == StopCommitTime {
 			return StopAtCommitTime
@@ -487,12 +571,15 @@ func (r *Runner) stopReached() bool {
 // process handles one batch: rejects, mapping, statistics and the writes
 // to every target. The batch's position becomes pending only when every
 // target accepted every record of it.
+//
+// Rejects are applied in source order among the events: a reject whose
+// policy suspends its table drops only that table's later events, so the
+// rows (and control records) before the bad row are still written, as DMS
+// does. Batch.RejectAt says where each reject occurred; a batch without it
+// has its rejects applied after all its events — the reading that never
+// loses a good row (at worst a suspended table gets the rest of that one
+// batch).
 func (r *Runner) process(ctx context.Context, b *source.Batch) error {
-	for _, rj := range b.Rejects {
-		if err := r.reject(rj); err != nil {
-			return err
-		}
-	}
 	now := r.Now()
 	recs := r.recs[:0]
 	counted := r.counted[:0]
@@ -500,8 +587,31 @@ func (r *Runner) process(ctx context.Context, b *source.Batch) error {
 		r.suspCache = map[*tabledefs.Table]bool{}
 	}
 	clear(r.suspCache) // suspensions may have happened since the last batch
-	for i := range b.Events {
-		ev := &b.Events[i]
+	events := b.Events
+	if r.commitStop { // commit_time: stop before the first change committed after it
+		for i := range events {
+			if ct := events[i].CommitTime; !ct.IsZero() && ct.After(r.StopAt.Time) {
+				events, r.stopHit = events[:i], true
+				break
+			}
+		}
+	}
+	nextRj := 0
+	rejectsBefore := func(i int) error {
+		for nextRj < len(b.Rejects) && rejectIndex(b, nextRj) <= i {
+			if err := r.reject(b.Rejects[nextRj]); err != nil {
+				return err
+			}
+			nextRj++
+			clear(r.suspCache)
+		}
+		return nil
+	}
+	for i := range events {
+		if err := rejectsBefore(i); err != nil {
+			return err
+		}
+		ev := &events[i]
 		if ev.Table == nil {
 			return fmt.Errorf("source event %s:%d has no table", ev.Origin, ev.Seq)
 		}
@@ -526,14 +636,19 @@ func (r *Runner) process(ctx context.Context, b *source.Batch) error {
 				clear(r.suspCache)
 				continue
 			}
-			rj := source.Reject{Schema: ev.Table.Owner, Table: ev.Table.Name,
-				Position: ev.Origin + ":" + strconv.FormatInt(ev.Seq, 10), Reason: "mapping: " + err.Error()}
-			if err := r.reject(rj); err != nil {
+			if err := r.reject(mappingReject(ev, err)); err != nil {
 				return err
 			}
+			clear(r.suspCache)
 			continue
 		}
 		counted = append(counted, i)
+	}
+	if err := rejectsBefore(len(events)); err != nil {
+		return err
+	}
+	for i := range recs { // one DMS "timestamp" per batch, the same in every target
+		recs[i].Time = now
 	}
 	r.recs, r.counted = recs[:0], counted[:0]
 	if len(recs) > 0 {
@@ -558,9 +673,20 @@ func (r *Runner) process(ctx context.Context, b *source.Batch) error {
 			break
 		}
 	}
+	r.rejLog.tick(r.Log, now)
+	if r.stopHit && len(events) < len(b.Events) {
+		// The batch's position covers changes past the stop: keep the
+		// previous one. The changes written before the stop are delivered
+		// again if the task is ever resumed (at least once).
+		return nil
+	}
 	for _, t := range b.Completed {
+		if !r.selected(t) {
+			continue
+		}
 		r.book.completed(t, now)
-		r.Log.Info("table loaded", "table", t)
+		st := r.book.tableStats(t)
+		r.Log.Info("table loaded", "table", t, "rows", st.FullLoadRows, "rejected", st.RejectedRows)
 	}
 	if len(b.Pos) > 0 {
 		r.pending = b.Pos
@@ -569,10 +695,50 @@ func (r *Runner) process(ctx context.Context, b *source.Batch) error {
 	return nil
 }
 
-// lag is the age of the newest change's commit time (0 before any CDC change).
+// rejectIndex is the index of the event before which reject j occurred.
+func rejectIndex(b *source.Batch, j int) int {
+	if len(b.RejectAt) == len(b.Rejects) {
+		return b.RejectAt[j]
+	}
+	return len(b.Events)
+}
+
+// mappingReject describes an event the mapper could not map. A value that
+// did not fit its column (*tabledefs.ValueError with Truncation) falls
+// under DataTruncationErrorPolicy; Raw is the row as canonical text.
+func mappingReject(ev *source.Event, err error) source.Reject {
+	rj := source.Reject{Schema: ev.Table.Owner, Table: ev.Table.Name,
+		Position: ev.Origin + ":" + strconv.FormatInt(ev.Seq, 10), Reason: "mapping: " + err.Error()}
+	var ve *tabledefs.ValueError
+	if errors.As(err, &ve) {
+		rj.Truncation = ve.Truncation
+	}
+	var raw []byte
+	for i, v := range ev.Values {
+		if i > 0 {
+			raw = append(raw, ',')
+		}
+		var col *tabledefs.Column
+		if i < len(ev.Table.Columns) {
+			col = &ev.Table.Columns[i]
+		}
+		raw = tabledefs.AppendText(raw, v, col)
+	}
+	rj.Raw = string(raw)
+	return rj
+}
+
+// lag is the age of the newest change: its commit time when events carry
+// one, else the source's latest change time (ChangeTimeReporter); 0 before
+// any CDC change.
 func (r *Runner) lag(now time.Time) time.Duration {
 	if n := r.lastCommit.Load(); n != 0 {
 		return max(now.Sub(time.Unix(0, n)), 0)
+	}
+	if c, ok := r.Source().(ChangeTimeReporter); ok {
+		if t := c.LatestChangeTime(); !t.IsZero() {
+			return max(now.Sub(t), 0)
+		}
 	}
 	return 0
 }
@@ -629,18 +795,23 @@ func (r *Runner) saveCheckpoint(ctx context.Context, pos source.Position, stats 
 	phase := r.phase(stats)
 	cp := &Checkpoint{Version: CheckpointVersion, Task: r.Task, Fingerprint: r.Identity.Fingerprint(),
 		Identity: r.Identity.normalized(), Phase: phase, Source: pos, Stats: stats, SavedAt: r.Now().UTC()}
+	r.saveMu.Lock()
+	defer r.saveMu.Unlock()
 	err := r.retry.do(ctx, "saving checkpoint", func() error { return r.Store.Save(ctx, cp) })
 	if err != nil {
 		return fmt.Errorf("saving checkpoint: %w", err)
 	}
+	r.lastCP = cp
 	r.lastSave = r.Now()
 	r.Metrics.saved()
 	r.Log.Debug("checkpoint saved", "phase", phase)
 	return nil
 }
 
+// phase is full-load until every table is loaded, then cdc; a full-load
+// task stays in full-load.
 func (r *Runner) phase(stats TaskStats) string {
-	if r.fullLoad && !stats.loadDone() {
+	if r.MigrationType == "full-load" || r.fullLoad && !stats.loadDone() {
 		return PhaseFullLoad
 	}
 	return PhaseCDC
@@ -672,21 +843,24 @@ func (r *Runner) finish(ctx context.Context, stopProducer func(), reason string)
 	if err := r.commitAt(fctx, true, true); err != nil {
 		return r.fail(fctx, fmt.Errorf("final commit: %w", err))
 	}
+	r.rejLog.flush(r.Log, r.Now())
 	res := Result{Status: StatusStopped, StopReason: reason, Rejected: r.rejected.Load(), Stats: r.savedStats}
 	r.Log.Info("task stopped", "stop_reason", reason, "rejected", res.Rejected)
 	return res, nil
 }
 
-// fail records the failure in a checkpoint that keeps the last saved
-// position and its statistics (nothing unsaved is claimed), best effort.
+// fail records the failure in a checkpoint, best effort. It keeps the
+// last saved position, so a restart re-delivers everything after it, but
+// the current statistics: rows rejected since (already in the exceptions
+// file) and tables suspended since must show.
 func (r *Runner) fail(ctx context.Context, err error) (Result, error) {
 	reason := StopFatalError
 	var ex *exhaustedError
 	if errors.As(err, &ex) {
 		reason = StopRecoverableError
 	}
-	stats := r.savedStats
-	stats.Tables = append([]TableStats(nil), stats.Tables...)
+	r.rejLog.flush(r.Log, r.Now())
+	stats := r.book.snapshot()
 	now := r.Now()
 	stats.Status, stats.StopReason, stats.StopDate, stats.LastFailureMessage = StatusFailed, reason, ptime(now), err.Error()
 	if !errors.Is(err, ErrInUse) {
@@ -695,11 +869,16 @@ func (r *Runner) fail(ctx context.Context, err error) (Result, error) {
 		if serr := r.exc.Sync(); serr != nil {
 			r.Log.Error("syncing exceptions file after failure", "err", serr)
 		}
-		if serr := r.Store.Save(fctx, &Checkpoint{Version: CheckpointVersion, Task: r.Task,
+		cp := &Checkpoint{Version: CheckpointVersion, Task: r.Task,
 			Fingerprint: r.Identity.Fingerprint(), Identity: r.Identity.normalized(), Phase: r.phase(stats),
-			Source: r.saved, Stats: stats, SavedAt: now.UTC()}); serr != nil {
+			Source: r.saved, Stats: stats, SavedAt: now.UTC()}
+		r.saveMu.Lock()
+		if serr := r.Store.Save(fctx, cp); serr != nil {
 			r.Log.Error("saving failed status", "err", serr)
+		} else {
+			r.lastCP = cp
 		}
+		r.saveMu.Unlock()
 	}
 	r.Log.Error("task failed", "err", err)
 	return Result{Status: StatusFailed, StopReason: reason, Rejected: r.rejected.Load(), Stats: stats, Err: err}, err
@@ -752,9 +931,9 @@ func (r *Runner) installStop() error {
 	}
 	s, ok := r.src.(CdcStopper)
 	if !ok {
-		if r.StopAt.Kind == StopCommitTime {
-			return errors.New("CdcStopPosition commit_time is not supported by this source; use server_time")
-		}
+		// The runner enforces commit_time itself on Event.CommitTime
+		// (sources whose events carry none are refused by validation).
+		r.commitStop = r.StopAt.Kind == StopCommitTime
 		return nil
 	}
 	if err := s.SetCdcStopPosition(r.StopAt.Kind, r.StopAt.Time); err != nil {

@@ -141,23 +141,25 @@ func decodePos(p source.Position) int {
 // ---- source ----------------------------------------------------------------
 
 type fakeSource struct {
-	w         *world
-	c         *crasher
-	next      int // next event index to read
-	batch     int
-	follow    bool          // CDC: block at the end instead of ErrDone
-	loads     bool          // follow mode still emits full-load rows
-	more      chan struct{} // follow mode: each receive releases nothing; wakes Next
-	limit     int           // follow mode: events available so far (grows via release)
-	mu        sync.Mutex
-	inNext    bool
-	suspended []string
-	suspendAt []int // Next calls made before each SuspendTable
-	nextCalls int
-	stopKind  string
-	stopAt    time.Time
-	stopped   bool
-	closed    bool
+	w          *world
+	c          *crasher
+	next       int // next event index to read
+	batch      int
+	follow     bool                  // CDC: block at the end instead of ErrDone
+	noRejectAt bool                  // leave Batch.RejectAt nil (order unknown)
+	commitTime func(i int) time.Time // CommitTime of event i (nil: none)
+	loads      bool                  // follow mode still emits full-load rows
+	more       chan struct{}         // follow mode: each receive releases nothing; wakes Next
+	limit      int                   // follow mode: events available so far (grows via release)
+	mu         sync.Mutex
+	inNext     bool
+	suspended  []string
+	suspendAt  []int // Next calls made before each SuspendTable
+	nextCalls  int
+	stopKind   string
+	stopAt     time.Time
+	stopped    bool
+	closed     bool
 }
 
 var tableDefs = map[string]*tabledefs.Table{
@@ -205,9 +207,19 @@ func (s *fakeSource) Next(ctx context.Context) (source.Batch, error) {
 	for i := s.next; i < stop; i++ {
 		e := s.w.events[i]
 		def := tableDefs[e.table]
+		if def == nil {
+			def = tableDefs["s.a"] // only rejects name other tables
+		}
 		if e.reject {
-			b.Rejects = append(b.Rejects, source.Reject{Schema: def.Owner, Table: def.Name,
+			schema, name := def.Owner, def.Name
+			if e.table == "zz.unknown" {
+				schema, name = "zz", "unknown"
+			}
+			b.Rejects = append(b.Rejects, source.Reject{Schema: schema, Table: name,
 				Position: "fake:" + strconv.Itoa(i), Reason: "bad row", Raw: "raw-" + strconv.Itoa(i), Truncation: e.trunc})
+			if !s.noRejectAt {
+				b.RejectAt = append(b.RejectAt, len(b.Events))
+			}
 		} else {
 			op := source.OpLoad
 			if s.follow && !s.loads {
@@ -215,6 +227,9 @@ func (s *fakeSource) Next(ctx context.Context) (source.Batch, error) {
 			}
 			b.Events = append(b.Events, source.Event{Op: op, Table: def, Origin: "fake", Seq: int64(i),
 				Values: []tabledefs.Value{tabledefs.IntValue(int64(e.key)), tabledefs.IntValue(int64(i))}})
+			if s.commitTime != nil {
+				b.Events[len(b.Events)-1].CommitTime = s.commitTime(i)
+			}
 		}
 		if !s.follow && (i+1 == len(s.w.events) || s.w.events[i+1].table != e.table) {
 			b.Completed = append(b.Completed, e.table)
@@ -286,6 +301,9 @@ func (m fakeMapper) Map(ev *source.Event, dst []mapping.Record) ([]mapping.Recor
 	if key == m.fault {
 		return dst, &TableFault{Schema: ev.Table.Owner, Table: ev.Table.Name, Err: errors.New("cannot map")}
 	}
+	if e := m.w.events[ev.Seq]; e.bad && e.trunc {
+		return dst, fmt.Errorf("column seq: %w", &tabledefs.ValueError{Type: tabledefs.TypeString, Text: "toolong", Reason: "longer than 3", Truncation: true})
+	}
 	if m.w.events[ev.Seq].bad {
 		return dst, errors.New("expression failed")
 	}
@@ -296,6 +314,9 @@ func (m fakeMapper) Map(ev *source.Event, dst []mapping.Record) ([]mapping.Recor
 
 type fakeTarget struct {
 	name     string
+	times    []time.Time   // Record.Time of every record written
+	block    chan struct{} // when set, Write waits until it is closed
+	blocked  chan struct{} // closed when a Write starts waiting on block
 	w        *world
 	c        *crasher
 	buf      []int
@@ -316,7 +337,15 @@ func (t *fakeTarget) Write(_ context.Context, recs []mapping.Record) error {
 			return err
 		}
 	}
+	if t.block != nil {
+		if t.blocked != nil {
+			close(t.blocked)
+			t.blocked = nil
+		}
+		<-t.block
+	}
 	for _, r := range recs {
+		t.times = append(t.times, r.Time)
 		seq := int(r.Event.Seq)
 		if t.rejectOn != nil && t.rejectOn(seq) {
 			if err := t.rejecter.Reject(source.Reject{Schema: r.Event.Table.Owner, Table: r.Event.Table.Name,

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -91,7 +92,7 @@ func TestRunnerCommitOrderAndStats(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 	cp := w.savedCheckpoint()
-	if posOf(cp) != 23 || cp.Phase != PhaseCDC || cp.Stats.Status != StatusStopped || cp.Stats.FullLoadProgressPercent != 100 {
+	if posOf(cp) != 23 || cp.Phase != PhaseFullLoad || cp.Stats.Status != StatusStopped || cp.Stats.FullLoadProgressPercent != 100 {
 		t.Fatalf("final checkpoint: pos %d phase %s stats %+v", posOf(cp), cp.Phase, cp.Stats)
 	}
 	if got := w.committed[len(w.committed)-1]; got != 23 {
@@ -388,22 +389,51 @@ func TestRunnerCommitTimeStop(t *testing.T) {
 	if err != nil || res.StopReason != StopAtCommitTime || ss.kind != StopCommitTime || w.savedPos() != 4 {
 		t.Fatalf("%v %+v saved %d", err, res, w.savedPos())
 	}
-	// A source that cannot honour commit_time is refused before data moves.
-	g = newRig(newWorld(t, genEvents(4, 2), "t1"), nil, 2)
-	g.r.StopAt = stop
-	if _, err := g.r.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "commit_time is not supported") {
-		t.Fatalf("%v", err)
+}
+
+// TestRunnerEnforcesCommitTimeStop: for a source that does not stop by
+// itself, the runner stops before the first change committed after the
+// commit_time, keeping the position before the batch that holds it.
+func TestRunnerEnforcesCommitTimeStop(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	w := newWorld(t, genEvents(10, 2), "t1")
+	g := newRig(w, nil, 3)
+	g.r.MigrationType, g.r.Identity.MigrationType = "cdc", "cdc"
+	g.r.CommitRate = 1
+	g.r.StopAt = StopPosition{Kind: StopCommitTime, Time: t0.Add(4 * time.Second)}
+	open := g.r.OpenSource
+	g.r.OpenSource = func(ctx context.Context, p source.Position) (source.Source, error) {
+		s, err := open(ctx, p)
+		g.src.commitTime = func(i int) time.Time { return t0.Add(time.Duration(i) * time.Second) }
+		return s, err
+	}
+	res, err := g.r.Run(context.Background())
+	if err != nil || res.StopReason != StopAtCommitTime {
+		t.Fatalf("%v %+v", err, res)
+	}
+	noViolations(t, w)
+	if got := w.durable["t1"]; !slices.Equal(got, []int{0, 1, 2, 3, 4}) {
+		t.Fatalf("delivered %v, want 0..4 (commit times up to the stop)", got)
+	}
+	if w.savedPos() != 3 {
+		t.Fatalf("saved position %d, want 3 (the batch 3..5 holds a change past the stop)", w.savedPos())
 	}
 }
 
 type leaseStore struct {
 	*memStore
 	saves atomic.Int32
+	fail  func(n int32) error // error of the n-th save (nil: none)
 }
 
 func (s *leaseStore) LeaseRefresh() time.Duration { return 10 * time.Millisecond }
 func (s *leaseStore) Save(ctx context.Context, cp *Checkpoint) error {
-	s.saves.Add(1)
+	n := s.saves.Add(1)
+	if s.fail != nil {
+		if err := s.fail(n); err != nil {
+			return err
+		}
+	}
 	return s.memStore.Save(ctx, cp)
 }
 

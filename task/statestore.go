@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -83,6 +85,39 @@ func ReadCheckpoint(ctx context.Context, location string, opts StoreOptions) (*C
 		return cp, err
 	default:
 		return nil, fmt.Errorf("state location %q: want file://DIR or s3://BUCKET/PREFIX", location)
+	}
+}
+
+// ReadExceptions writes the exceptions file of the task whose state lives
+// at location to w, without taking ownership: for s3:// the parts the
+// checkpoint names, concatenated and streamed.
+func ReadExceptions(ctx context.Context, location string, opts StoreOptions, w io.Writer) error {
+	switch {
+	case strings.HasPrefix(location, "file://"):
+		f, err := os.Open(filepath.Join(strings.TrimPrefix(location, "file://"), ExceptionsFileName))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading exceptions: %w", err)
+		}
+		defer f.Close()
+		if _, err := io.Copy(w, f); err != nil {
+			return fmt.Errorf("reading exceptions: %w", err)
+		}
+		return nil
+	case strings.HasPrefix(location, "s3://"):
+		api, bucket, prefix, err := s3Location(ctx, location, opts)
+		if err != nil {
+			return err
+		}
+		cp, _, err := getS3Checkpoint(ctx, api, bucket, joinKey(prefix, CheckpointFileName))
+		if err != nil {
+			return err
+		}
+		return copyS3Exceptions(ctx, api, bucket, prefix, cp, w)
+	default:
+		return fmt.Errorf("state location %q: want file://DIR or s3://BUCKET/PREFIX", location)
 	}
 }
 

@@ -36,10 +36,14 @@ type S3API interface {
 // less than Lease ago is refused, so the second runner fails rather than
 // the first. A crashed runner's lease expires and its task can be resumed.
 //
-// The exceptions file is kept in a local temporary directory (seeded from
-// s3://bucket/prefix/exceptions.jsonl at open) and uploaded whole before
-// each checkpoint save in which it grew, so the uploaded file always covers
-// every reject the saved position covers.
+// The exceptions file is kept in a local temporary directory holding this
+// run's rejects. Before each checkpoint save in which it grew, only the new
+// bytes are uploaded, streamed from the file, as the next part
+// s3://bucket/prefix/exceptions/NNNNNNNN.jsonl, and the checkpoint records
+// how many parts there are (Checkpoint.ExceptionParts): the parts it names,
+// concatenated, cover every reject its position covers. A part uploaded
+// by a runner that died before saving the checkpoint naming it is
+// overwritten by the next runner. ReadExceptions concatenates them.
 type s3Store struct {
 	location, bucket, prefix string
 	api                      S3API
@@ -50,7 +54,9 @@ type s3Store struct {
 	mu       sync.Mutex
 	etag     string // of the checkpoint object as last read or written
 	loaded   *Checkpoint
-	uploaded int64 // size of the exceptions file last uploaded
+	saveMu   sync.Mutex // one Save at a time (uploaded, parts)
+	uploaded int64      // bytes of the local exceptions file uploaded
+	parts    int        // exception parts uploaded, all runs
 }
 
 func s3Location(ctx context.Context, location string, opts StoreOptions) (S3API, string, string, error) {
@@ -106,6 +112,7 @@ func openS3Store(ctx context.Context, location, task string, opts StoreOptions) 
 		c := *cp
 		claim = &c
 		s.loaded = cp
+		s.parts = cp.ExceptionParts
 	}
 	claim.Owner = s.owner
 	claim.Stats.Status = StatusRunning
@@ -115,10 +122,6 @@ func openS3Store(ctx context.Context, location, task string, opts StoreOptions) 
 	}
 	if s.tmpDir, err = os.MkdirTemp("", "sluice-state-*"); err != nil {
 		return nil, fmt.Errorf("creating local exceptions directory: %w", err)
-	}
-	if err := s.seedExceptions(ctx); err != nil {
-		os.RemoveAll(s.tmpDir)
-		return nil, err
 	}
 	return s, nil
 }
@@ -149,31 +152,6 @@ func getS3Checkpoint(ctx context.Context, api S3API, bucket, key string) (*Check
 	return cp, etag, nil
 }
 
-func (s *s3Store) seedExceptions(ctx context.Context) error {
-	key := s.key(ExceptionsFileName)
-	out, err := s.api.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
-	if isNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reading s3://%s/%s: %w", s.bucket, key, err)
-	}
-	defer out.Body.Close()
-	f, err := os.Create(s.ExceptionsPath())
-	if err != nil {
-		return fmt.Errorf("creating local exceptions file: %w", err)
-	}
-	n, err := io.Copy(f, out.Body)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("copying s3://%s/%s: %w", s.bucket, key, err)
-	}
-	s.uploaded = n
-	return nil
-}
-
 func (s *s3Store) Location() string       { return s.location }
 func (s *s3Store) ExceptionsPath() string { return filepath.Join(s.tmpDir, ExceptionsFileName) }
 
@@ -183,36 +161,75 @@ func (s *s3Store) LeaseRefresh() time.Duration { return s.lease / 3 }
 func (s *s3Store) Load(context.Context) (*Checkpoint, error) { return s.loaded, nil }
 
 func (s *s3Store) Save(ctx context.Context, cp *Checkpoint) error {
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
 	if err := s.uploadExceptions(ctx); err != nil {
 		return err
 	}
 	c := *cp
 	c.Owner = s.owner
+	c.ExceptionParts = s.parts
 	return s.putCheckpoint(ctx, &c)
 }
 
+// exceptionPartKey is the key of part n (1-based) of the exceptions.
+func exceptionPartKey(prefix string, n int) string {
+	return joinKey(prefix, fmt.Sprintf("exceptions/%08d.jsonl", n))
+}
+
+// uploadExceptions uploads the bytes appended to the local exceptions
+// file since the last upload as the next part. Caller holds saveMu.
 func (s *s3Store) uploadExceptions(ctx context.Context) error {
-	path := s.ExceptionsPath()
-	st, err := os.Stat(path)
+	f, err := os.Open(s.ExceptionsPath())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("uploading exceptions: %w", err)
 	}
-	if st.Size() == s.uploaded {
-		return nil
-	}
-	b, err := os.ReadFile(path)
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("uploading exceptions: %w", err)
 	}
-	key := s.key(ExceptionsFileName)
+	n := st.Size() - s.uploaded
+	if n <= 0 {
+		return nil
+	}
+	key := exceptionPartKey(s.prefix, s.parts+1)
 	if _, err := s.api.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key,
-		Body: bytes.NewReader(b), ContentLength: aws.Int64(int64(len(b))), ContentType: aws.String("application/x-ndjson")}); err != nil {
+		Body: io.NewSectionReader(f, s.uploaded, n), ContentLength: aws.Int64(n),
+		ContentType: aws.String("application/x-ndjson")}); err != nil {
 		return fmt.Errorf("uploading s3://%s/%s: %w", s.bucket, key, err)
 	}
-	s.uploaded = int64(len(b))
+	s.uploaded += n
+	s.parts++
+	return nil
+}
+
+// copyS3Exceptions writes the exceptions of a task to w: the whole-file
+// object of older versions if present, then the parts cp names, streamed.
+func copyS3Exceptions(ctx context.Context, api S3API, bucket, prefix string, cp *Checkpoint, w io.Writer) error {
+	keys := []string{joinKey(prefix, ExceptionsFileName)}
+	if cp != nil {
+		for i := 1; i <= cp.ExceptionParts; i++ {
+			keys = append(keys, exceptionPartKey(prefix, i))
+		}
+	}
+	for i, key := range keys {
+		out, err := api.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+		if i == 0 && isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("reading s3://%s/%s: %w", bucket, key, err)
+		}
+		_, err = io.Copy(w, out.Body)
+		out.Body.Close()
+		if err != nil {
+			return fmt.Errorf("reading s3://%s/%s: %w", bucket, key, err)
+		}
+	}
 	return nil
 }
 
@@ -246,12 +263,13 @@ func (s *s3Store) putCheckpoint(ctx context.Context, cp *Checkpoint) error {
 	return nil
 }
 
-func (s *s3Store) Close(ctx context.Context) error {
-	err := s.uploadExceptions(ctx)
+// Close removes the local exceptions file: every reject in it was uploaded
+// by the save of the checkpoint that covers it (the runner saves last).
+func (s *s3Store) Close(context.Context) error {
 	if s.tmpDir != "" {
 		os.RemoveAll(s.tmpDir)
 	}
-	return err
+	return nil
 }
 
 func isNotFound(err error) bool {

@@ -1,12 +1,14 @@
 package task
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -242,14 +244,92 @@ func TestRunnerOnS3Store(t *testing.T) {
 	if err != nil || posOf(cp) != 12 || cp.Stats.Status != StatusStopped || cp.Stats.RejectedRows != 1 {
 		t.Fatalf("%+v %v", cp, err)
 	}
-	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("state"), Key: aws.String("t1/" + ExceptionsFileName)})
-	if err != nil {
+	var buf bytes.Buffer
+	if err := ReadExceptions(ctx, loc, StoreOptions{S3: c}, &buf); err != nil {
 		t.Fatal(err)
 	}
-	defer out.Body.Close()
 	var e Exception
-	if err := json.NewDecoder(out.Body).Decode(&e); err != nil || e.Position != "fake:4" {
+	if err := json.NewDecoder(&buf).Decode(&e); err != nil || e.Position != "fake:4" {
 		t.Fatalf("uploaded exceptions: %+v %v", e, err)
 	}
 	var _ source.Position = cp.Source
+}
+
+// countingS3 records the keys and sizes of every PutObject.
+type countingS3 struct {
+	S3API
+	mu   sync.Mutex
+	puts map[string][]int64
+}
+
+func (c *countingS3) PutObject(ctx context.Context, in *s3.PutObjectInput, o ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	c.mu.Lock()
+	if c.puts == nil {
+		c.puts = map[string][]int64{}
+	}
+	c.puts[*in.Key] = append(c.puts[*in.Key], aws.ToInt64(in.ContentLength))
+	c.mu.Unlock()
+	return c.S3API.PutObject(ctx, in, o...)
+}
+
+// TestS3ExceptionsUploadedInParts: each save uploads only the rejects
+// appended since the previous one, as a new part; a later run adds parts
+// after the earlier run's, and ReadExceptions returns them all in order.
+func TestS3ExceptionsUploadedInParts(t *testing.T) {
+	ctx := context.Background()
+	c := &countingS3{S3API: newFakeS3(t)}
+	loc := "s3://state/t1"
+	events := genEvents(40, 2)
+	for _, i := range []int{2, 12, 25, 33} {
+		events[i] = fakeEvent{table: events[i].table, key: 0, reject: true}
+	}
+	w := newWorld(t, events, "t1")
+	for run, upto := range []int{20, 40} {
+		w.mu.Lock()
+		w.events = events[:upto]
+		w.mu.Unlock()
+		st, err := OpenStateStore(ctx, loc, "t1", StoreOptions{S3: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := newRig(w, nil, 4)
+		g.r.CommitRate = 4
+		g.r.Store = st
+		if _, err := g.r.Run(ctx); err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		if err := st.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var parts []string
+	for k, sizes := range c.puts {
+		if strings.Contains(k, "/exceptions") {
+			parts = append(parts, k)
+			if len(sizes) != 1 {
+				t.Errorf("%s uploaded %d times", k, len(sizes))
+			}
+		}
+	}
+	slices.Sort(parts)
+	want := []string{"t1/exceptions/00000001.jsonl", "t1/exceptions/00000002.jsonl", "t1/exceptions/00000003.jsonl", "t1/exceptions/00000004.jsonl"}
+	if !slices.Equal(parts, want) {
+		t.Fatalf("exception objects %v, want %v (one part per save that added rejects)", parts, want)
+	}
+	var buf bytes.Buffer
+	if err := ReadExceptions(ctx, loc, StoreOptions{S3: c}, &buf); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	dec := json.NewDecoder(&buf)
+	for dec.More() {
+		var e Exception
+		if err := dec.Decode(&e); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, e.Position)
+	}
+	if !slices.Equal(got, []string{"fake:2", "fake:12", "fake:25", "fake:33"}) {
+		t.Fatalf("exceptions read back %v", got)
+	}
 }

@@ -164,12 +164,11 @@ func (b *statsBook) countLocked(ev *source.Event, now time.Time) {
 		t.Updates++
 	case source.OpDelete:
 		t.Deletes++
-	default:
-		if ev.Op.IsControl() {
-			t.Ddls++
-			if ev.Op != source.OpTruncate && t.TableState == TableBeforeLoad && b.fullLoad {
-				b.startLoad(t, now) // create/drop-table control records open a full load
-			}
+	case source.OpTruncate:
+		t.Ddls++ // a DDL change; the synthetic drop/create-table records are not
+	case source.OpCreateTable, source.OpDropTable:
+		if t.TableState == TableBeforeLoad && b.fullLoad {
+			b.startLoad(t, now) // create/drop-table control records open a full load
 		}
 	}
 	if t.LastUpdateTime == nil || !t.LastUpdateTime.Equal(now) { // one allocation per batch, not per event
@@ -200,6 +199,16 @@ func (b *statsBook) completed(key string, now time.Time) {
 	t.LastUpdateTime = ptime(now)
 }
 
+// tableStats returns a copy of key's statistics.
+func (b *statsBook) tableStats(key string) TableStats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return *b.table(key)
+}
+
+// rejected counts a rejected row of table key; "" (a row that names no
+// selected table) counts for the task only. It returns the table's count,
+// or the task's for "".
 func (b *statsBook) rejected(key string, now time.Time) int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()

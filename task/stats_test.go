@@ -50,7 +50,7 @@ func TestStatsCounting(t *testing.T) {
 	for _, x := range s.Tables {
 		ts[x.Key()] = x
 	}
-	if x := ts["s.a"]; x.FullLoadRows != 2 || x.Inserts != 1 || x.Updates != 2 || x.Deletes != 1 || x.Ddls != 2 ||
+	if x := ts["s.a"]; x.FullLoadRows != 2 || x.Inserts != 1 || x.Updates != 2 || x.Deletes != 1 || x.Ddls != 1 ||
 		x.TableState != TableCompleted || !x.FullLoadStartTime.Equal(t0) || !x.FullLoadEndTime.Equal(t0.Add(time.Minute)) {
 		t.Errorf("s.a %+v", x)
 	}

@@ -2,8 +2,9 @@ package cli
 
 import (
 	"errors"
+	"flag"
 	"fmt"
-	"os"
+	"io"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -27,14 +28,17 @@ func runCommand(o *Options) *cli.Command {
 			"checkpoint and exits. With --once the full load runs if it is not done, then every\n" +
 			"change available when CDC starts, then sluice saves the checkpoint and exits: for\n" +
 			"cron lines and batch schedulers.\n\n" +
-			"On a terminal a live display shows each table's progress; otherwise log lines\n" +
-			"(--log-format json for machines). Rows that cannot be read or written go to\n" +
-			"<StateLocation>/exceptions.jsonl with their position and reason.\n\n" +
+			"On a terminal a live display shows each table's progress (log lines scroll above\n" +
+			"it); otherwise a progress log line every 30 s (--log-format json for machines). Rows that cannot be read or written go to\n" +
+			"<StateLocation>/exceptions.jsonl with their position and reason (for an s3://\n" +
+			"StateLocation, in parts exceptions/NNNNNNNN.jsonl read in order). The first rejects\n" +
+			"of each table are logged, then counts every few seconds.\n\n" +
 			"Examples:\n" +
 			"   sluice run orders.json\n" +
 			"   sluice --log-format json run --once --metrics-listen 127.0.0.1:9090 orders.json\n\n" +
 			"Exit codes: 0 the task stopped normally; 1 the task failed or TASK.json is invalid;\n" +
-			"2 usage error or unreadable file; 3 the task finished but rows were rejected.",
+			"2 usage error or unreadable file; 3 the task finished but rows were rejected (written to\n" +
+			"the exceptions file; rows dropped by IGNORE_RECORD do not count).",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "once", Usage: "full load if not done, then the changes available now, then exit"},
 			&cli.StringFlag{Name: "metrics-listen", Usage: "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9090)"},
@@ -43,23 +47,36 @@ func runCommand(o *Options) *cli.Command {
 			&cli.BoolFlag{Name: "no-progress", Usage: "no live display, even on a terminal"},
 		},
 		Action: func(c *cli.Context) error {
-			file, err := taskArg(c)
+			f, err := parseRunArgs(c)
 			if err != nil {
 				return err
 			}
-			cfg, err := loadTask(o, file)
+			cfg, err := loadTask(o, f.file)
 			if err != nil {
 				return err
 			}
 			opts := task.RunOptions{
-				Once:          c.Bool("once"),
-				Log:           o.Logger(),
-				MetricsListen: c.String("metrics-listen"),
-				GraceTimeout:  c.Duration("grace-timeout"),
+				Once:          f.once,
+				MetricsListen: f.metricsListen,
+				GraceTimeout:  f.graceTimeout,
 			}
-			if f, ok := o.Stderr.(*os.File); ok && !c.Bool("no-progress") && task.IsTerminal(f) {
-				opts.Progress = f
+			switch {
+			case f.noProgress:
+			case task.IsTerminal(o.Stderr):
+				// Live display and log lines share the terminal.
+				mux := task.NewTerminalMux(o.Stderr)
+				stderr := o.Stderr
+				o.Stderr = mux.Logs()
+				lerr := o.setLogger(c)
+				o.Stderr = stderr
+				if lerr != nil {
+					return lerr
+				}
+				opts.Progress = mux.Display()
+			default:
+				opts.Progress = o.Stderr // not a terminal: periodic progress log lines
 			}
+			opts.Log = o.Logger()
 			res, err := task.Run(c.Context, cfg, opts)
 			if werr := task.WriteSummary(o.Stdout, res); werr != nil {
 				return fmt.Errorf("writing summary: %w", werr)
@@ -114,6 +131,69 @@ func statusCommand(o *Options) *cli.Command {
 			return nil
 		},
 	}
+}
+
+type runArgs struct {
+	file             string
+	once, noProgress bool
+	metricsListen    string
+	graceTimeout     time.Duration
+}
+
+// parseRunArgs reads run's flags wherever they stand: urfave/cli stops at
+// the first argument, so flags after TASK.json (`run TASK.json --once`,
+// as status and validate accept) are parsed here from what it left.
+func parseRunArgs(c *cli.Context) (runArgs, error) {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	for _, f := range c.Command.Flags {
+		if err := f.Apply(fs); err != nil {
+			return runArgs{}, fmt.Errorf("run flags: %w", err)
+		}
+	}
+	var files []string
+	args := c.Args().Slice()
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return runArgs{}, usageErrorf("%v (see --help)", err)
+		}
+		args = fs.Args()
+		if len(args) > 0 {
+			files, args = append(files, args[0]), args[1:]
+		}
+	}
+	a := runArgs{once: c.Bool("once"), noProgress: c.Bool("no-progress"),
+		metricsListen: c.String("metrics-listen"), graceTimeout: c.Duration("grace-timeout")}
+	fs.Visit(func(f *flag.Flag) { // flags after the file win
+		g, _ := f.Value.(flag.Getter)
+		if g == nil {
+			return
+		}
+		switch v := g.Get().(type) {
+		case bool:
+			if f.Name == "once" {
+				a.once = v
+			} else if f.Name == "no-progress" {
+				a.noProgress = v
+			}
+		case string:
+			if f.Name == "metrics-listen" {
+				a.metricsListen = v
+			}
+		case time.Duration:
+			if f.Name == "grace-timeout" {
+				a.graceTimeout = v
+			}
+		}
+	})
+	switch len(files) {
+	case 1:
+		a.file = files[0]
+		return a, nil
+	case 0:
+		return a, usageErrorf("missing TASK.json argument (usage: %s TASK.json)", c.Command.HelpName)
+	}
+	return a, usageErrorf("expected one TASK.json argument, got %d", len(files))
 }
 
 // taskArg returns the single TASK.json argument.
