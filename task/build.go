@@ -12,9 +12,9 @@ import (
 
 	"github.com/sluicedata/sluice/mapping"
 	"github.com/sluicedata/sluice/source"
-	"github.com/sluicedata/sluice/source/s3csv"
 	"github.com/sluicedata/sluice/target/file"
 	"github.com/sluicedata/sluice/target/kinesis"
+	"github.com/sluicedata/sluice/target/s3parquet"
 )
 
 // RunOptions are the command-line choices of `sluice run`.
@@ -40,11 +40,11 @@ func Run(ctx context.Context, cfg *Config, opts RunOptions) (Result, error) {
 		log = slog.Default()
 	}
 	log = log.With("task", cfg.ReplicationTaskIdentifier)
-	if cfg.SourceEndpoint.EngineName != EngineS3 || cfg.SourceEndpoint.S3Settings == nil {
-		return fail(fmt.Errorf("source engine %q is not supported by `sluice run` yet", cfg.SourceEndpoint.EngineName))
-	}
-	s3s := cfg.SourceEndpoint.S3Settings
 	st := cfg.ReplicationTaskSettings
+	plan, err := planSource(ctx, cfg, opts, log)
+	if err != nil {
+		return fail(err)
+	}
 
 	mopts := mapping.Options{TaskID: cfg.ReplicationTaskIdentifier, ParallelApply: st.TargetMetadata.ParallelApplyThreads > 0}
 	for _, t := range cfg.TargetEndpoints {
@@ -52,7 +52,7 @@ func Run(ctx context.Context, cfg *Config, opts RunOptions) (Result, error) {
 			mopts.PartitionIncludeSchemaTable = true
 		}
 	}
-	mapper, err := mapping.Compile(cfg.TableMappings.File, cfg.TableMappings.Data, s3s.ExternalTableDefinition, mopts)
+	mapper, err := mapping.Compile(cfg.TableMappings.File, cfg.TableMappings.Data, plan.def, mopts)
 	if err != nil {
 		return fail(cfg.TableMappings.Relocate(err))
 	}
@@ -80,8 +80,8 @@ func Run(ctx context.Context, cfg *Config, opts RunOptions) (Result, error) {
 	}
 	r := &Runner{
 		Task: cfg.ReplicationTaskIdentifier,
-		Identity: Identity{SourceEngine: EngineS3,
-			SourceLocation: strings.TrimSuffix(s3s.BucketName, "/") + "/" + strings.Trim(s3s.BucketFolder, "/"),
+		Identity: Identity{SourceEngine: cfg.SourceEndpoint.EngineName,
+			SourceLocation: plan.location,
 			Tables:         tables, MigrationType: string(cfg.MigrationType)},
 		MigrationType: string(cfg.MigrationType),
 		Tables:        tables,
@@ -95,17 +95,7 @@ func Run(ctx context.Context, cfg *Config, opts RunOptions) (Result, error) {
 		Log:           log,
 	}
 	r.OpenSource = func(ctx context.Context, resume source.Position) (source.Source, error) {
-		return s3csv.New(ctx, s3csv.Options{
-			Bucket: s3s.BucketName, EndpointURL: cfg.SourceEndpoint.EndpointUrl, Folder: s3s.BucketFolder,
-			CdcPath: s3s.CdcPath, Delimiter: s3s.CsvDelimiter, RowDelimiter: s3s.CsvRowDelimiter,
-			IgnoreHeaderRows: s3s.IgnoreHeaderRows, Rfc4180: s3s.Rfc4180, NullValue: s3s.CsvNullValue,
-			Tables: mapper.Tables(), Definition: s3s.ExternalTableDefinition,
-			FullLoad: cfg.MigrationType.FullLoad(), CDC: cfg.MigrationType.CDC(), Once: opts.Once,
-			MaxSubTasks:    st.FullLoadSettings.MaxFullLoadSubTasks,
-			PollInterval:   time.Duration(s3s.CdcPollInterval) * time.Second,
-			StopOnLateFile: s3s.LateCdcFilePolicy == LateCdcFileStop,
-			Logger:         log,
-		}, resume)
+		return plan.open(ctx, resume, mapper.Tables())
 	}
 	if opts.MetricsListen != "" {
 		r.Metrics = NewMetrics(cfg.ReplicationTaskIdentifier)
@@ -175,6 +165,8 @@ func openTargets(ctx context.Context, cfg *Config, r *Runner, log *slog.Logger) 
 			t, err := kinesis.New(ctx, kinesis.Options{
 				StreamARN: ks.StreamArn, StreamName: ks.StreamName, EndpointURL: te.EndpointUrl,
 				Message: kinesisMessage(cfg, ks, bi), Rejecter: r.Rejecter(), Logger: log,
+				MaxInFlight: ks.MaxInFlightRequests, MaxRecordsPerKey: ks.MaxRecordsPerKeyPerRequest,
+				MaxBufferedBytes: ks.MaxBufferedMB << 20,
 			})
 			if err != nil {
 				closeAll()
@@ -199,6 +191,15 @@ func openTargets(ctx context.Context, cfg *Config, r *Runner, log *slog.Logger) 
 			}
 			outs = append(outs, Output{Name: "file:" + te.FileSettings.Path, Target: t})
 			closers = append(closers, t.Close)
+		case EngineS3:
+			t, err := openS3Parquet(ctx, te, r, log)
+			if err != nil {
+				closeAll()
+				return nil, nil, fmt.Errorf("TargetEndpoints[%d]: %w", i, err)
+			}
+			name := "s3:" + strings.TrimSuffix(te.S3Settings.BucketName, "/") + "/" + strings.Trim(te.S3Settings.BucketFolder, "/")
+			outs = append(outs, Output{Name: name, Target: t})
+			closers = append(closers, t.Close)
 		default:
 			closeAll()
 			return nil, nil, fmt.Errorf("TargetEndpoints[%d]: target engine %q is not wired into `sluice run` yet", i, te.EngineName)
@@ -222,4 +223,49 @@ func kinesisMessage(cfg *Config, ks *KinesisSettings, bi BeforeImageSettings) ki
 			ColumnFilter: string(bi.ColumnFilter)},
 		TaskID: cfg.ReplicationTaskIdentifier,
 	}
+}
+
+// openS3Parquet opens an S3 target endpoint; only DataFormat parquet is
+// written (CSV objects and transaction-ordered CdcPath files are not).
+func openS3Parquet(ctx context.Context, te TargetEndpoint, r *Runner, log *slog.Logger) (*s3parquet.Target, error) {
+	s := te.S3Settings
+	switch {
+	case s == nil:
+		return nil, errors.New("s3 target without S3Settings")
+	case s.DataFormat != "parquet":
+		return nil, fmt.Errorf("S3Settings.DataFormat %q is not supported by the S3 target: set \"DataFormat\": \"parquet\"", s.DataFormat)
+	case s.PreserveTransactions:
+		return nil, errors.New("S3Settings.PreserveTransactions (transaction-ordered CSV under CdcPath) is not supported")
+	}
+	return s3parquet.New(ctx, s3parquet.Options{
+		Bucket:                               s.BucketName,
+		EndpointURL:                          te.EndpointUrl,
+		BucketFolder:                         s.BucketFolder,
+		ParquetVersion:                       s.ParquetVersion,
+		EncodingType:                         s.EncodingType,
+		DictPageSizeLimit:                    s.DictPageSizeLimit,
+		DataPageSize:                         s.DataPageSize,
+		RowGroupLength:                       s.RowGroupLength,
+		EnableStatistics:                     s.EnableStatistics,
+		ParquetTimestampInMillisecond:        s.ParquetTimestampInMillisecond,
+		CompressionType:                      s.CompressionType,
+		MaxFileSize:                          s.MaxFileSize,
+		CdcMaxBatchInterval:                  s.CdcMaxBatchInterval,
+		CdcMinFileSize:                       s.CdcMinFileSize,
+		CdcInsertsOnly:                       s.CdcInsertsOnly,
+		CdcInsertsAndUpdates:                 s.CdcInsertsAndUpdates,
+		IncludeOpForFullLoad:                 s.IncludeOpForFullLoad,
+		TimestampColumnName:                  s.TimestampColumnName,
+		UseTaskStartTimeForFullLoadTimestamp: s.UseTaskStartTimeForFullLoadTimestamp,
+		DatePartitionEnabled:                 s.DatePartitionEnabled,
+		DatePartitionSequence:                s.DatePartitionSequence,
+		DatePartitionDelimiter:               s.DatePartitionDelimiter,
+		DatePartitionTimezone:                s.DatePartitionTimezone,
+		EncryptionMode:                       s.EncryptionMode,
+		ServerSideEncryptionKmsKeyId:         s.ServerSideEncryptionKmsKeyId,
+		CannedAclForObjects:                  s.CannedAclForObjects,
+		ExpectedBucketOwner:                  s.ExpectedBucketOwner,
+		Rejecter:                             r.Rejecter(),
+		Logger:                               log,
+	})
 }
