@@ -15,6 +15,7 @@ stop() { local pidf=$1 pattern=$2 pid
   fi
   rm -f "$pidf"; }
 stop "$RUN/kinesis.pid" 'kinesalite\|kinesis-local'
+stop "$RUN/kinesis-local.pid" 'kinesis-local'
 stop "$RUN/s3.pid" 'gofakes3'
 if [ -f "$RUN/pgdir" ]; then
   PGDIR=$(cat "$RUN/pgdir")

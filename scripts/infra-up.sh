@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Starts the local stand-ins (kinesalite or kinesis-local, gofakes3, a private
-# PostgreSQL 15 cluster with wal_level=logical) on random loopback ports and
+# Starts the local stand-ins (kinesalite or kinesis-local, plus kinesis-local for
+# ARN-only tests, gofakes3, a private PostgreSQL 15 cluster with
+# wal_level=logical) on random loopback ports and
 # writes their endpoints to $INFRA_DIR/env. Tears down whatever it started if
 # any step fails.
 set -Eeuo pipefail
@@ -27,10 +28,12 @@ EMU=$ROOT/tools/emulators
   || (cd "$ROOT" && go build -o "$INFRA_DIR/bin/gofakes3" github.com/johannesboyne/gofakes3/cmd/gofakes3)
 
 KPORT=$(freeport)
-if [ "$KINESIS_IMPL" = kinesis-local ]; then
-  KINESIS_MOCK_CERT_PATH="$EMU/node_modules/kinesis-local/server.json" KINESIS_MOCK_PLAIN_PORT=$KPORT \
+# kinesis-local (kinesis-mock) on plain HTTP at port $1, logging to $2.
+kinesis_local() { KINESIS_MOCK_CERT_PATH="$EMU/node_modules/kinesis-local/server.json" KINESIS_MOCK_PLAIN_PORT=$1 \
   KINESIS_MOCK_TLS_PORT=$(freeport) LOG_LEVEL=WARN CREATE_STREAM_DURATION=50ms DELETE_STREAM_DURATION=50ms \
-    nohup node "$EMU/node_modules/kinesis-local/main.js" >"$RUN/kinesis.log" 2>&1 &
+    nohup node "$EMU/node_modules/kinesis-local/main.js" >"$2" 2>&1 & }
+if [ "$KINESIS_IMPL" = kinesis-local ]; then
+  kinesis_local "$KPORT" "$RUN/kinesis.log"
 else
   # kinesalite throws (and dies) when a client drops a request mid-body, as a
   # killed sluice does in the crash tests: survive that one error.
@@ -38,6 +41,11 @@ else
     require(process.argv[1])({createStreamMs:50,deleteStreamMs:50,updateStreamMs:50,shardLimit:100}).listen(+process.argv[2],'127.0.0.1')" \
     "$EMU/node_modules/kinesalite" "$KPORT" >"$RUN/kinesis.log" 2>&1 &
 fi; echo $! >"$RUN/kinesis.pid"
+# kinesis-local as well (StreamARN-only requests, which kinesalite rejects),
+# exported as KINESIS_LOCAL_ENDPOINT.
+KLPORT=$KPORT
+if [ "$KINESIS_IMPL" != kinesis-local ]; then
+  KLPORT=$(freeport); kinesis_local "$KLPORT" "$RUN/kinesis-local.log"; echo $! >"$RUN/kinesis-local.pid"; fi
 SPORT=$(freeport)
 nohup "$INFRA_DIR/bin/gofakes3" -host "127.0.0.1:$SPORT" -backend memory -quiet >"$RUN/s3.log" 2>&1 &
 echo $! >"$RUN/s3.pid"
@@ -55,9 +63,11 @@ printf '%s\n' "listen_addresses = '127.0.0.1'" "port = $PGPORT" "unix_socket_dir
 as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 30 start >/dev/null
 waitport "$(cat "$RUN/kinesis.pid")" "$KPORT" "$RUN/kinesis.log"
 waitport "$(cat "$RUN/s3.pid")" "$SPORT" "$RUN/s3.log"
+[ "$KLPORT" = "$KPORT" ] || waitport "$(cat "$RUN/kinesis-local.pid")" "$KLPORT" "$RUN/kinesis-local.log"
 cat >"$INFRA_DIR/env" <<ENV
 export KINESIS_ENDPOINT=http://127.0.0.1:$KPORT
 export KINESIS_IMPL=$KINESIS_IMPL
+export KINESIS_LOCAL_ENDPOINT=http://127.0.0.1:$KLPORT
 export S3_ENDPOINT=http://127.0.0.1:$SPORT
 export PG_DSN='postgres://postgres@127.0.0.1:$PGPORT/postgres?sslmode=disable'
 export DUCKDB_NODE_MODULES=$EMU/node_modules

@@ -4,36 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/arn"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	awskinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/sluicedata/sluice/target/kinesis"
 )
 
 // checkKinesisAPI is the part of the Kinesis client the checks use.
 type checkKinesisAPI interface {
-	DescribeStreamSummary(ctx context.Context, in *kinesis.DescribeStreamSummaryInput, optFns ...func(*kinesis.Options)) (*kinesis.DescribeStreamSummaryOutput, error)
+	DescribeStreamSummary(ctx context.Context, in *awskinesis.DescribeStreamSummaryInput, optFns ...func(*awskinesis.Options)) (*awskinesis.DescribeStreamSummaryOutput, error)
 }
 
-// checkNewKinesis builds the Kinesis client of the checks like the Kinesis
-// target does: default chain, the ARN's region when none is configured,
-// BaseEndpoint from EndpointUrl.
+// checkNewKinesis builds the Kinesis client of the checks exactly as the
+// Kinesis target does; tests replace it.
 var checkNewKinesis = func(ctx context.Context, endpointURL, region string) (checkKinesisAPI, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("loading AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		cfg.Region = region
-	}
-	return kinesis.NewFromConfig(cfg, func(o *kinesis.Options) {
-		if endpointURL != "" {
-			o.BaseEndpoint = aws.String(endpointURL)
-		}
-	}), nil
+	return kinesis.NewClient(ctx, endpointURL, region)
 }
 
 // checkStreamName returns the stream name (taken from the ARN when only the
@@ -41,14 +28,14 @@ var checkNewKinesis = func(ctx context.Context, endpointURL, region string) (che
 func checkStreamName(ks *KinesisSettings) (name, region string, err error) {
 	name = ks.StreamName
 	if ks.StreamArn != "" {
-		a, perr := arn.Parse(ks.StreamArn)
-		if perr != nil || !strings.HasPrefix(a.Resource, "stream/") {
-			return "", "", fmt.Errorf("StreamArn %q is not a stream ARN (arn:aws:kinesis:REGION:ACCOUNT:stream/NAME)", ks.StreamArn)
+		n, r, perr := kinesis.ParseStreamARN(ks.StreamArn)
+		if perr != nil {
+			return "", "", perr
 		}
 		if name == "" {
-			name = strings.TrimPrefix(a.Resource, "stream/")
+			name = n
 		}
-		region = a.Region
+		region = r
 	}
 	if name == "" {
 		return "", "", errors.New("neither StreamArn nor StreamName is set")
@@ -71,21 +58,15 @@ func checkKinesisTarget(ctx context.Context, r *checkRecorder, te *TargetEndpoin
 		if err != nil {
 			return "", err
 		}
-		in := &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)}
-		if ks.StreamArn != "" {
-			in.StreamARN = aws.String(ks.StreamArn)
-		}
-		out, err := api.DescribeStreamSummary(ctx, in)
+		sd, _, err := kinesis.DescribeStream(ctx, api, ks.StreamArn, ks.StreamName)
 		var nf *types.ResourceNotFoundException
 		switch {
 		case errors.As(err, &nf):
 			return "", fmt.Errorf("stream %s does not exist", name)
 		case err != nil:
-			return "", fmt.Errorf("describing stream %s: %w", name, err)
-		case out.StreamDescriptionSummary == nil:
-			return "", fmt.Errorf("describing stream %s: empty response", name)
+			return "", err
 		}
-		return checkStreamDetail(name, out.StreamDescriptionSummary)
+		return checkStreamDetail(name, sd)
 	})
 }
 

@@ -291,6 +291,11 @@ func (f *checkFakeKinesis) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"__type": "UnknownOperationException"}`)
 		return
 	}
+	if in.StreamName == "" { // like kinesalite
+		w.WriteHeader(400)
+		fmt.Fprint(w, `{"__type": "ValidationException", "message": "1 validation error detected: Value null at 'streamName' failed to satisfy constraint: Member must not be null"}`)
+		return
+	}
 	if !ok {
 		w.WriteHeader(400)
 		fmt.Fprintf(w, `{"__type": "ResourceNotFoundException", "message": "Stream %s under account 000000000000 not found."}`, in.StreamName)
@@ -341,10 +346,11 @@ func TestCheckKinesisTarget(t *testing.T) {
 			}
 		})
 	}
-	// kinesalite needs the stream name even when the ARN identifies the stream.
+	// The ARN alone is asked first (AWS, cross-account streams); kinesalite
+	// needs the stream name, taken from the ARN.
 	fake.mu.Lock()
 	defer fake.mu.Unlock()
-	if len(fake.asked) == 0 || fake.asked[0] != "orders" {
+	if len(fake.asked) < 2 || fake.asked[0] != "" || fake.asked[1] != "orders" {
 		t.Errorf("stream names asked: %q", fake.asked)
 	}
 }

@@ -24,6 +24,10 @@ import (
 //     S3Settings.LateCdcFilePolicy ("skip" default, or "stop").
 //   - PostgreSQL source ConnectionString and PostgreSQLSettings.PublicationName.
 //   - Kinesis KinesisSettings.StreamName instead of StreamArn.
+//   - Kinesis producer limits KinesisSettings.MaxInFlightRequests (1..64,
+//     default 8), MaxRecordsPerKeyPerRequest (1..500, default 1 = strict
+//     per-key order; more trades it for hot-key throughput) and
+//     MaxBufferedMB (1..4096, default 64).
 //   - EngineName "file" target with FileSettings.Path (+ message options in KinesisSettings).
 //
 // Documents (ExternalTableDefinition, TableMappings, ReplicationTaskSettings)

@@ -140,7 +140,31 @@ type KinesisSettings struct {
 	NoHexPrefix                 bool
 	UseLargeIntegerValue        bool
 	ServiceAccessRoleArn        string
+
+	// Producer limits (✚, Kinesis targets only; the file target refuses them).
+	//
+	// MaxInFlightRequests bounds concurrent PutRecords requests (1..64,
+	// default 8).
+	MaxInFlightRequests int
+	// MaxRecordsPerKeyPerRequest is how many records of one partition key a
+	// PutRecords request may carry (1..500, default 1). 1 keeps strict
+	// per-key order: a later record of a key is never accepted by Kinesis
+	// before an earlier one, at the price of one record per round trip for a
+	// hot key (the CDC default key is schema.table). More trades that
+	// guarantee for hot-key throughput: a partial failure can then reorder
+	// records of one key (counted and logged).
+	MaxRecordsPerKeyPerRequest int
+	// MaxBufferedMB bounds the encoded records waiting for Kinesis (1..4096,
+	// default 64); the task blocks above it.
+	MaxBufferedMB int
 }
+
+// Defaults of the KinesisSettings producer limits.
+const (
+	DefaultMaxInFlightRequests        = 8
+	DefaultMaxRecordsPerKeyPerRequest = 1
+	DefaultMaxBufferedMB              = 64
+)
 
 // FileSettings is ✚ TargetEndpoint.FileSettings of the "file" engine.
 type FileSettings struct {

@@ -291,8 +291,10 @@ func (l *configLoader) kinesis(o *tabledefs.Object, stream bool) *KinesisSetting
 			l.p.Add(o.File, o.KeyPath("StreamArn"), "is required (or the sluice extension StreamName)")
 		}
 		readString(o, "ServiceAccessRoleArn", &k.ServiceAccessRoleArn)
+		l.kinesisProducer(o, k)
 	} else {
-		notFor(o, EngineFile, "StreamArn", "StreamName", "ServiceAccessRoleArn")
+		notFor(o, EngineFile, "StreamArn", "StreamName", "ServiceAccessRoleArn",
+			"MaxInFlightRequests", "MaxRecordsPerKeyPerRequest", "MaxBufferedMB")
 	}
 	readEnum(o, "MessageFormat", &k.MessageFormat, MessageJSON, MessageJSONUnformatted)
 	readBool(o, "IncludeTransactionDetails", &k.IncludeTransactionDetails)
@@ -305,6 +307,24 @@ func (l *configLoader) kinesis(o *tabledefs.Object, stream bool) *KinesisSetting
 	readBool(o, "UseLargeIntegerValue", &k.UseLargeIntegerValue)
 	o.Unknown()
 	return k
+}
+
+// kinesisProducer reads the ✚ producer limits of a Kinesis target.
+func (l *configLoader) kinesisProducer(o *tabledefs.Object, k *KinesisSettings) {
+	k.MaxInFlightRequests = DefaultMaxInFlightRequests
+	k.MaxRecordsPerKeyPerRequest = DefaultMaxRecordsPerKeyPerRequest
+	k.MaxBufferedMB = DefaultMaxBufferedMB
+	readInt(o, "MaxInFlightRequests", &k.MaxInFlightRequests, 1, 64)
+	if n, ok := o.Int("MaxRecordsPerKeyPerRequest", false); ok {
+		if n < 1 || n > 500 {
+			l.p.Add(o.File, o.KeyPath("MaxRecordsPerKeyPerRequest"),
+				"must be between 1 and 500, not %d (1, the default, keeps strict per-partition-key order; "+
+					"more raises a hot key's throughput but a partial failure can then reorder records of that key)", n)
+		} else {
+			k.MaxRecordsPerKeyPerRequest = n
+		}
+	}
+	readInt(o, "MaxBufferedMB", &k.MaxBufferedMB, 1, 4096)
 }
 
 func (l *configLoader) s3Target(o *tabledefs.Object) *S3TargetSettings {

@@ -18,7 +18,8 @@ import (
 // Option adjusts a Target.
 type Option func(*Target)
 
-// WithNow sets the clock used for the metadata timestamp (tests).
+// WithNow sets the clock used for the metadata timestamp of records without
+// mapping.Record.Time (tests).
 func WithNow(now func() time.Time) Option { return func(t *Target) { t.now = now } }
 
 // Target appends records to a local file. Restarting appends to what is
@@ -102,11 +103,19 @@ func trimTornTail(f *os.File) error {
 // Write encodes recs into the buffer; records DMS would not send (for
 // example truncate without IncludeTableAlterOperations) are skipped.
 func (t *Target) Write(ctx context.Context, recs []mapping.Record) error {
-	now := t.now()
+	var clock time.Time
 	for i := range recs {
 		r := &recs[i]
 		if !t.enc.Emits(r) {
 			continue
+		}
+		// One timestamp per record across targets: the runner's, when set.
+		now := r.Time
+		if now.IsZero() {
+			if clock.IsZero() {
+				clock = t.now()
+			}
+			now = clock
 		}
 		b := append(t.buf[:0], `{"PartitionKey":`...)
 		b = kinesis.AppendJSONString(b, r.PartitionKey)

@@ -149,3 +149,46 @@ func TestDeviceDestination(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The metadata timestamp is mapping.Record.Time when the runner set it (the
+// same instant as the other targets), else the target's clock.
+func TestFileTargetRecordTime(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	clock := time.Date(2030, 1, 2, 3, 4, 5, 6000, time.UTC)
+	tg, err := New(path, kinesis.MessageOptions{}, WithNow(func() time.Time { return clock }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := records()[2:3]
+	recs = append(recs, recs[0])
+	recs[0].Time = time.Date(2024, 7, 29, 0, 58, 17, 983670000, time.UTC)
+	ctx := context.Background()
+	if err := tg.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"2024-07-29T00:58:17.983670Z", "2030-01-02T03:04:05.000006Z"}
+	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines: %s", len(lines), data)
+	}
+	for i, line := range lines {
+		var m struct {
+			Data struct {
+				Metadata struct{ Timestamp string } `json:"metadata"`
+			}
+		}
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Data.Metadata.Timestamp != want[i] {
+			t.Errorf("line %d: timestamp %s, want %s", i, m.Data.Metadata.Timestamp, want[i])
+		}
+	}
+}

@@ -36,7 +36,12 @@
 //     changes have none, so it is omitted. transaction-record-id counts the
 //     records of the current transaction from 1; prev-transaction-id/-record-id
 //     name the previous transaction seen by this Encoder (one per stream).
-//     stream-position is Event.Origin + ":" + Event.Seq.
+//     stream-position is Event.Origin + ":" + Event.Seq. With
+//     IncludeTransactionDetails, full-load records carry stream-position too
+//     (DMS documents it for CDC only): with the table and the data it lets a
+//     consumer de-duplicate rows of tables without a primary key.
+//   - The metadata timestamp is mapping.Record.Time (one instant per batch,
+//     the same in every target) when set, else Options.Now at Write.
 //   - Before-images: update records only, when the source supplied one;
 //     pk-only keeps primary-key columns; non-lob and all keep every non-LOB
 //     column (DMS never includes LOBs, so the two are the same here).
@@ -58,7 +63,16 @@
 // 500 ms, reset per record) while the sender carries on with other keys, so
 // one hot or throttled key does not stall the rest. The cost is that one key
 // moves at most one record per PutRecords round trip; spread load with
-// primary-key partition keys or PartitionIncludeSchemaTable.
+// primary-key partition keys or PartitionIncludeSchemaTable, or raise
+// MaxRecordsPerKey (task file MaxRecordsPerKeyPerRequest) and accept that a
+// partial failure may then reorder a key. To keep that round trip the only
+// cost, a key whose record was just accepted goes into the very next request
+// (ahead of other ready keys, for at most half of it), and the sender that
+// got the answer sends it without waking the idle senders.
+//
+// Requests with a StreamARN and no name carry the ARN alone (a stream of
+// another account); an endpoint that insists on a name (kinesalite) gets the
+// one in the ARN.
 //
 // Requests hold at most 500 records and 5 MiB including partition keys.
 // Records above MaxRecordSize (partition key + data) or with an empty or
@@ -66,4 +80,15 @@
 // internal failures are retried without limit; other per-entry codes and
 // non-throttling API errors (missing stream, access denied, KMS disabled,
 // validation) stop the target, and Write/Flush/Close return the error.
+//
+// Requests that get no answer at all (connection refused or reset,
+// timeouts) are retried with the same backoff for MaxTransportRetryTime
+// (default 5 minutes). After that the senders pause and the next Write or
+// Flush returns a *TransportError, whose Retryable method says true: the
+// task runner's RecoverableErrorCount/Interval then decide. Nothing is lost
+// or reordered: the unacknowledged records stay queued in order, a Write
+// that returns the error has queued nothing (call it again with the same
+// records), and the senders resume once the error has been returned, so a
+// retried Flush waits for them again. If the runner gives up, the task stops
+// and the records after the last checkpoint are re-delivered on restart.
 package kinesis

@@ -392,14 +392,16 @@ func (e *Encoder) metadata(w *jw, r *mapping.Record, now time.Time) {
 			}
 		}
 	}
-	if e.o.IncludeTransactionDetails && !control && ev.Op != source.OpLoad {
-		if !ev.CommitTime.IsZero() {
+	if e.o.IncludeTransactionDetails && !control {
+		if ev.Op != source.OpLoad && !ev.CommitTime.IsZero() {
 			t := ev.CommitTime
 			w.keyQ(`"commit-timestamp"`)
 			w.b = append(w.b, '"')
 			w.b = appendTimestamp(w.b, t.Unix(), int64(t.Nanosecond()/1000*1000), 6)
 			w.b = append(w.b, '"')
 		}
+		// Full-load records carry it too (DMS documents it for CDC only):
+		// rows of tables without a primary key can then be de-duplicated.
 		if ev.Origin != "" {
 			w.keyQ(`"stream-position"`)
 			w.b = append(w.b, '"')

@@ -398,3 +398,26 @@ func TestEncodeJSONDocumentColumn(t *testing.T) {
 		t.Fatalf("got %s\nwant it to contain %s", got, want)
 	}
 }
+
+// Full-load records carry stream-position with IncludeTransactionDetails
+// (a sluice choice: rows without a primary key can then be de-duplicated);
+// never transaction ids or a commit timestamp, and nothing without the option.
+func TestFullLoadStreamPosition(t *testing.T) {
+	small := &mapping.TargetTable{Schema: "s", Name: "nopk", Columns: []td.Column{{Name: "v", Type: td.TypeInt8}}}
+	r := rec(source.OpLoad, small, []td.Value{td.IntValue(1)}, nil, "", 42)
+	r.Event.Origin = "s3://b/s/nopk/LOAD001.csv"
+	tests := []struct {
+		details bool
+		want    string
+	}{
+		{true, `"table-name":"nopk","stream-position":"s3://b/s/nopk/LOAD001.csv:42"}}`},
+		{false, `"table-name":"nopk"}}`},
+	}
+	for _, tt := range tests {
+		e := NewEncoder(MessageOptions{MessageFormat: FormatJSONUnformatted, IncludeTransactionDetails: tt.details})
+		got := strings.TrimSuffix(string(e.Append(nil, &r, testNow)), "\n")
+		if !strings.HasSuffix(got, tt.want) || strings.Contains(got, "transaction") || strings.Contains(got, "commit-timestamp") {
+			t.Errorf("details=%v: %s\nwant suffix %s", tt.details, got, tt.want)
+		}
+	}
+}

@@ -33,9 +33,11 @@ type fakeKinesis struct {
 	rng       *rand.Rand
 	entryCode string          // failure code for injected entry failures
 	reqErrs   []error         // returned by the next requests, one each
+	downErr   error           // when set, returned by every request (an outage)
 	gate      chan struct{}   // when set, every request waits for it
 	perKey    bool            // MaxRecordsPerKey > 1: a key may repeat within a request
 	names     map[string]bool // StreamName values seen
+	needName  bool            // like kinesalite: requests without StreamName fail validation
 	arns      map[string]bool
 }
 
@@ -54,6 +56,9 @@ func (f *fakeKinesis) DescribeStreamSummary(ctx context.Context, in *kinesis.Des
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.names[aws.ToString(in.StreamName)] = true
+	if f.needName && in.StreamName == nil {
+		return nil, apiErr("ValidationException", smithy.FaultClient)
+	}
 	if f.status == "" {
 		return nil, &types.ResourceNotFoundException{Message: aws.String("Stream " + aws.ToString(in.StreamName) + " not found")}
 	}
@@ -68,6 +73,9 @@ func (f *fakeKinesis) PutRecords(ctx context.Context, in *kinesis.PutRecordsInpu
 	f.mu.Lock()
 	f.requests++
 	f.names[aws.ToString(in.StreamName)] = true
+	if f.needName && in.StreamName == nil {
+		f.t.Errorf("PutRecords without StreamName after the endpoint asked for it")
+	}
 	if in.StreamARN != nil {
 		f.arns[*in.StreamARN] = true
 	}
@@ -96,6 +104,8 @@ func (f *fakeKinesis) PutRecords(ctx context.Context, in *kinesis.PutRecordsInpu
 	var reqErr error
 	if len(f.reqErrs) > 0 {
 		reqErr, f.reqErrs = f.reqErrs[0], f.reqErrs[1:]
+	} else if f.downErr != nil {
+		reqErr = f.downErr
 	}
 	gate := f.gate
 	f.mu.Unlock()
@@ -137,6 +147,12 @@ func (f *fakeKinesis) PutRecords(ctx context.Context, in *kinesis.PutRecordsInpu
 
 func apiErr(code string, fault smithy.ErrorFault) error {
 	return &smithy.GenericAPIError{Code: code, Message: "fake " + code, Fault: fault}
+}
+
+func (f *fakeKinesis) setDown(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.downErr = err
 }
 
 func (f *fakeKinesis) snapshot() []stored {

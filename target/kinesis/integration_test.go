@@ -140,49 +140,57 @@ func TestKinesaliteGolden(t *testing.T) {
 	for _, c := range goldenCases() {
 		t.Run(c.name, func(t *testing.T) {
 			name := createStream(t, cl, 2)
-			ctx := context.Background()
-			tg, err := New(ctx, Options{StreamName: name, Client: cl, Message: c.opts, Now: func() time.Time { return testNow }, Logger: quietLogger()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := tg.Write(ctx, c.recs); err != nil {
-				t.Fatal(err)
-			}
-			if err := tg.Close(ctx); err != nil {
-				t.Fatal(err)
-			}
-			want, err := os.ReadFile(filepath.Join("..", "..", "testdata", "kinesis", c.name+".json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			msgs := splitGolden(t, want)
-			got := readStream(t, cl, name)
-			if len(got) != len(msgs) {
-				t.Fatalf("read %d records, golden has %d", len(got), len(msgs))
-			}
-			// Match each record read to a golden message (order across keys is free).
-			used := make([]bool, len(msgs))
-			var emitted []mapping.Record
-			e := NewEncoder(c.opts)
-			for i := range c.recs {
-				if e.Emits(&c.recs[i]) {
-					emitted = append(emitted, c.recs[i])
-				}
-			}
-		next:
-			for _, d := range got {
-				if c.opts.MessageFormat == FormatJSONUnformatted && !bytes.HasSuffix(d.data, []byte("}\n")) {
-					t.Errorf("json-unformatted record does not end with a newline: %q", d.data)
-				}
-				for i, m := range msgs {
-					if !used[i] && bytes.Equal(bytes.TrimSpace(d.data), m) && emitted[i].PartitionKey == d.key {
-						used[i] = true
-						continue next
-					}
-				}
-				t.Errorf("record read back matches no golden message:\nkey %s\n%s", d.key, d.data)
-			}
+			checkGolden(t, cl, name, c, Options{StreamName: name, Client: cl})
 		})
+	}
+}
+
+// checkGolden writes a golden case through a Target made with o and
+// compares what the stream holds with testdata/kinesis/NAME.json.
+func checkGolden(t *testing.T, cl *kinesis.Client, name string, c goldenCase, o Options) {
+	t.Helper()
+	ctx := context.Background()
+	o.Message, o.Now, o.Logger = c.opts, func() time.Time { return testNow }, quietLogger()
+	tg, err := New(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.Write(ctx, c.recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join("..", "..", "testdata", "kinesis", c.name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := splitGolden(t, want)
+	got := readStream(t, cl, name)
+	if len(got) != len(msgs) {
+		t.Fatalf("read %d records, golden has %d", len(got), len(msgs))
+	}
+	// Match each record read to a golden message (order across keys is free).
+	used := make([]bool, len(msgs))
+	var emitted []mapping.Record
+	e := NewEncoder(c.opts)
+	for i := range c.recs {
+		if e.Emits(&c.recs[i]) {
+			emitted = append(emitted, c.recs[i])
+		}
+	}
+next:
+	for _, d := range got {
+		if c.opts.MessageFormat == FormatJSONUnformatted && !bytes.HasSuffix(d.data, []byte("}\n")) {
+			t.Errorf("json-unformatted record does not end with a newline: %q", d.data)
+		}
+		for i, m := range msgs {
+			if !used[i] && bytes.Equal(bytes.TrimSpace(d.data), m) && emitted[i].PartitionKey == d.key {
+				used[i] = true
+				continue next
+			}
+		}
+		t.Errorf("record read back matches no golden message:\nkey %s\n%s", d.key, d.data)
 	}
 }
 

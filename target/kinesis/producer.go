@@ -47,27 +47,22 @@ type batch struct {
 	bytes int
 }
 
-// take fills b from the ready list (FIFO over keys) under t.mu.
+// take fills b under t.mu: first keys whose previous record was just
+// accepted (t.next, up to half a request so new keys are not starved), then
+// the ready list (FIFO over keys), then t.next again. A hot key's next record
+// thus goes out in the very next request instead of queueing behind every
+// other ready key.
 func (t *Target) take(b *batch) {
 	b.keys, b.heads, b.bytes = b.keys[:0], b.heads[:0], 0
+	t.takeNext(b, maxBatchRecords/2)
 	for len(b.keys) < maxBatchRecords && t.readyHead < len(t.ready) {
-		kq := t.ready[t.readyHead]
-		taken := 0
-		for _, e := range kq.items[:min(len(kq.items), t.o.MaxRecordsPerKey)] {
-			if len(b.keys) == maxBatchRecords || len(b.keys) > 0 && b.bytes+e.size > maxBatchBytes {
-				break
-			}
-			b.keys = append(b.keys, kq)
-			b.heads = append(b.heads, e)
-			b.bytes += e.size
-			taken++
-		}
-		if taken == 0 {
+		if !t.add(b, t.ready[t.readyHead]) {
 			break
 		}
 		t.ready[t.readyHead] = nil
 		t.readyHead++
 	}
+	t.takeNext(b, maxBatchRecords)
 	if t.readyHead == len(t.ready) {
 		t.ready, t.readyHead = t.ready[:0], 0
 	} else if t.readyHead > 4096 && t.readyHead > len(t.ready)/2 {
@@ -77,17 +72,66 @@ func (t *Target) take(b *batch) {
 	}
 }
 
+// takeNext moves keys from t.next into b while b holds fewer than limit records.
+func (t *Target) takeNext(b *batch, limit int) {
+	n := 0
+	for n < len(t.next) && len(b.keys) < limit && t.add(b, t.next[n]) {
+		n++
+	}
+	if n > 0 {
+		m := copy(t.next, t.next[n:])
+		clear(t.next[m:])
+		t.next = t.next[:m]
+	}
+}
+
+// add puts up to MaxRecordsPerKey head entries of kq into b; false when
+// none fit (the request is full).
+func (t *Target) add(b *batch, kq *keyQueue) bool {
+	taken := 0
+	for _, e := range kq.items[:min(len(kq.items), t.o.MaxRecordsPerKey)] {
+		if len(b.keys) == maxBatchRecords || len(b.keys) > 0 && b.bytes+e.size > maxBatchBytes {
+			break
+		}
+		b.keys = append(b.keys, kq)
+		b.heads = append(b.heads, e)
+		b.bytes += e.size
+		taken++
+	}
+	return taken > 0
+}
+
+// runnable reports whether a sender has work, under t.mu.
+func (t *Target) runnable() bool {
+	return t.stall == nil && (len(t.next) > 0 || t.readyHead < len(t.ready))
+}
+
+// requeue returns the keys of an unsent request to the ready list, in
+// request order (their queues are untouched).
+func (t *Target) requeue(b *batch) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, kq := range b.keys {
+		if i == 0 || b.keys[i-1] != kq {
+			t.ready = append(t.ready, kq)
+		}
+	}
+}
+
 // sender runs one request at a time until ctx is cancelled (Close).
 func (t *Target) sender(ctx context.Context) {
 	var b batch
-	in := &kinesis.PutRecordsInput{StreamName: aws.String(t.name)}
+	in := &kinesis.PutRecordsInput{}
+	if t.sendName {
+		in.StreamName = aws.String(t.name)
+	}
 	if t.arn != "" {
 		in.StreamARN = aws.String(t.arn)
 	}
 	rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	for {
 		t.mu.Lock()
-		for t.readyHead == len(t.ready) && ctx.Err() == nil && t.err == nil {
+		for !t.runnable() && ctx.Err() == nil && t.err == nil {
 			t.cond.Wait()
 		}
 		if ctx.Err() != nil || t.err != nil {
@@ -95,6 +139,9 @@ func (t *Target) sender(ctx context.Context) {
 			return
 		}
 		t.take(&b)
+		if t.runnable() {
+			t.cond.Signal() // more than one request's worth: hand it on
+		}
 		t.mu.Unlock()
 
 		in.Records = in.Records[:0]
@@ -102,6 +149,10 @@ func (t *Target) sender(ctx context.Context) {
 			in.Records = append(in.Records, types.PutRecordsRequestEntry{Data: e.data, PartitionKey: aws.String(e.key)})
 		}
 		failed, attempts, accepted, err := t.send(ctx, in, &b, rng)
+		if err == errStalled {
+			t.requeue(&b) // resent in order once the runner retries
+			continue
+		}
 		if err != nil {
 			if ctx.Err() == nil { // cancelled by Close: not a task error
 				t.fail(err)
@@ -130,9 +181,63 @@ func (t *Target) sender(ctx context.Context) {
 	}
 }
 
+// errStalled tells a sender that the target is stalled on transport errors:
+// its request was not accepted and goes back to the ready list.
+var errStalled = errors.New("kinesis target stalled")
+
+// TransportError reports that PutRecords has failed without any response
+// from Kinesis (connection refused or reset, timeouts, DNS) for longer than
+// Options.MaxTransportRetryTime. It is recoverable: Retryable reports true so
+// the task's RecoverableError* settings decide whether to try again. Nothing
+// is lost: the records not yet accepted stay queued in order, and the
+// senders resume as soon as the error has been returned to the caller.
+type TransportError struct {
+	Stream string
+	For    time.Duration // how long requests have been failing
+	Err    error         // the last transport error
+}
+
+func (e *TransportError) Error() string {
+	return fmt.Sprintf("kinesis stream %s unreachable for %s: %v", e.Stream, e.For.Round(time.Millisecond), e.Err)
+}
+func (e *TransportError) Unwrap() error   { return e.Err }
+func (e *TransportError) Retryable() bool { return true }
+
+// transportFailed records a request that got no response and reports
+// whether the target is now stalled (MaxTransportRetryTime exceeded).
+func (t *Target) transportFailed(err error) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := time.Now()
+	if t.transportSince.IsZero() {
+		t.transportSince = now
+	}
+	if d := now.Sub(t.transportSince); t.stall == nil && t.o.MaxTransportRetryTime > 0 && d >= t.o.MaxTransportRetryTime {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			err = errors.New(err.Error()) // not the caller's context: keep it retryable
+		}
+		t.stall = &TransportError{Stream: t.name, For: d, Err: err}
+		t.o.Logger.Error("kinesis stream unreachable, returning a recoverable error", "stream", t.name, "for", d, "error", err)
+		t.broadcastLocked()
+	}
+	return t.stall != nil
+}
+
+// takeStall returns the stall error once and resumes the senders, under t.mu.
+func (t *Target) takeStall() error {
+	err := t.stall
+	if err == nil {
+		return nil
+	}
+	t.stall = nil
+	t.cond.Broadcast()
+	return err
+}
+
 // send performs one PutRecords and settles the successful entries. It
 // returns the keys whose entries must be resent, the highest attempt count
-// among those entries and how many entries were accepted, or a permanent error.
+// among those entries and how many entries were accepted, errStalled, or a
+// permanent error.
 func (t *Target) send(ctx context.Context, in *kinesis.PutRecordsInput, b *batch, rng *rand.Rand) (failed []*keyQueue, attempts int, accepted int64, err error) {
 	for attempt := 1; ; attempt++ {
 		t.stats.requests.Add(1)
@@ -146,9 +251,22 @@ func (t *Target) send(ctx context.Context, in *kinesis.PutRecordsInput, b *batch
 			}
 			t.stats.throttled.Add(int64(len(in.Records)))
 			t.stats.retries.Add(int64(len(in.Records)))
+			if !transport(err) {
+				t.mu.Lock()
+				t.transportSince = time.Time{} // Kinesis answered (throttling, server fault)
+				t.mu.Unlock()
+			} else if t.transportFailed(err) {
+				return nil, 0, 0, errStalled
+			}
 			t.o.Logger.Warn("kinesis PutRecords failed, retrying", "stream", t.name, "records", len(in.Records), "attempt", attempt, "error", err)
 			if err := sleep(ctx, jitter(backoffFor(attempt), rng)); err != nil {
 				return nil, 0, 0, err
+			}
+			t.mu.Lock()
+			stalled := t.stall != nil // another sender gave up meanwhile
+			t.mu.Unlock()
+			if stalled {
+				return nil, 0, 0, errStalled
 			}
 			continue
 		}
@@ -158,6 +276,7 @@ func (t *Target) send(ctx context.Context, in *kinesis.PutRecordsInput, b *batch
 		var permanent error
 		var ackRecs, ackBytes, nfailed, reordered int64
 		t.mu.Lock()
+		t.transportSince = time.Time{} // Kinesis answered
 		for i, r := range out.Records {
 			e := b.heads[i]
 			e.ok = r.ErrorCode == nil
@@ -205,7 +324,7 @@ func (t *Target) send(ctx context.Context, in *kinesis.PutRecordsInput, b *batch
 			case w < taken:
 				failed = append(failed, kq)
 			case len(kq.items) > 0:
-				t.ready = append(t.ready, kq)
+				t.next = append(t.next, kq)
 			default:
 				delete(t.keys, kq.key)
 			}
@@ -213,7 +332,11 @@ func (t *Target) send(ctx context.Context, in *kinesis.PutRecordsInput, b *batch
 		t.pending -= int(ackRecs)
 		t.bufBytes -= int(ackBytes)
 		if ackRecs > 0 {
-			t.broadcastLocked()
+			// No cond wake-up: this sender takes the next request itself
+			// and wakes another if work is left (waking every idle sender
+			// for a single hot key cost a scheduler round per record).
+			close(t.changed)
+			t.changed = make(chan struct{})
 		}
 		t.mu.Unlock()
 		t.stats.records.Add(ackRecs)
@@ -282,6 +405,14 @@ func retryableRequest(err error) bool {
 		return ae.ErrorFault() == smithy.FaultServer && !permanentCode(ae.ErrorCode())
 	}
 	return true
+}
+
+// transport reports whether err came without any response from Kinesis
+// (no API error code): only these count towards MaxTransportRetryTime;
+// throttling and server faults are retried without limit.
+func transport(err error) bool {
+	var ae smithy.APIError
+	return !errors.As(err, &ae)
 }
 
 func permanentCode(code string) bool {

@@ -302,13 +302,21 @@ func TestNewChecksStream(t *testing.T) {
 			t.Fatalf("options %+v accepted", m)
 		}
 	}
-	// ARN only: the name is derived and sent with the ARN on every request.
-	f = newFake(t, 0)
+	// ARN only: requests carry the ARN alone (a stream of another account);
+	// an endpoint that insists on a name (kinesalite) gets the derived one.
 	arn := "arn:aws:kinesis:eu-west-1:123456789012:stream/orders-arn"
-	tg := newTestTarget(t, f, Options{StreamARN: arn})
-	writeAll(t, tg, workload(5, 5, 1, 1), 5)
-	if !f.names["orders-arn"] || len(f.names) != 1 || !f.arns[arn] || tg.StreamName() != "orders-arn" {
-		t.Fatalf("names %v arns %v", f.names, f.arns)
+	for _, needName := range []bool{false, true} {
+		f = newFake(t, 0)
+		f.needName = needName
+		tg := newTestTarget(t, f, Options{StreamARN: arn})
+		writeAll(t, tg, workload(5, 5, 1, 1), 5)
+		wantNames := map[string]bool{"": true}
+		if needName {
+			wantNames["orders-arn"] = true
+		}
+		if fmt.Sprint(f.names) != fmt.Sprint(wantNames) || !f.arns[arn] || tg.StreamName() != "orders-arn" || len(f.stored) != 5 {
+			t.Fatalf("needName %v: names %v arns %v, %d stored", needName, f.names, f.arns, len(f.stored))
+		}
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/sluicedata/sluice/mapping"
 	"github.com/sluicedata/sluice/source"
@@ -32,7 +33,7 @@ type API interface {
 // Options configure a Kinesis target.
 type Options struct {
 	StreamARN   string
-	StreamName  string // derived from StreamARN when empty; sent on every request
+	StreamName  string // derived from StreamARN when empty (then sent only if the endpoint needs it)
 	EndpointURL string // BaseEndpoint of the client built when Client is nil
 	Message     MessageOptions
 	// MaxInFlight bounds concurrent PutRecords requests (default 8).
@@ -51,10 +52,18 @@ type Options struct {
 	// MaxBufferedBytes bounds encoded bytes waiting for Kinesis; Write blocks
 	// above it (default 64 MiB).
 	MaxBufferedBytes int
-	Client           API
-	Rejecter         target.Rejecter
-	Logger           *slog.Logger
-	Now              func() time.Time // metadata timestamp clock (default time.Now)
+	// MaxTransportRetryTime bounds how long PutRecords may fail without any
+	// response from Kinesis (connection refused or reset, timeouts) before
+	// Write/Flush return a recoverable *TransportError (default 5 minutes;
+	// negative: retry forever). Throttling and server faults are always
+	// retried without limit.
+	MaxTransportRetryTime time.Duration
+	Client                API
+	Rejecter              target.Rejecter
+	Logger                *slog.Logger
+	// Now is the metadata timestamp clock for records without
+	// mapping.Record.Time (default time.Now).
+	Now func() time.Time
 }
 
 // Stats is a snapshot of the producer's counters.
@@ -76,12 +85,13 @@ type counters struct {
 // Target writes records to one Kinesis stream. Write and Flush are called
 // from one goroutine (the runner); the senders run in the background.
 type Target struct {
-	o      Options
-	name   string
-	arn    string
-	client API
-	enc    *Encoder
-	slab   []byte
+	o        Options
+	name     string
+	arn      string
+	sendName bool // put StreamName in requests (no ARN, or an emulator that needs it)
+	client   API
+	enc      *Encoder
+	slab     []byte
 
 	mu        sync.Mutex
 	cond      *sync.Cond // senders wait on it for ready keys
@@ -89,9 +99,15 @@ type Target struct {
 	keys      map[string]*keyQueue
 	ready     []*keyQueue
 	readyHead int
+	next      []*keyQueue // keys whose previous record was just accepted: sent first
 	pending   int
 	bufBytes  int
 	err       error
+	// stall, when set, pauses the senders until Write or Flush has returned
+	// it (MaxTransportRetryTime); transportSince starts the current run of
+	// requests that got no response.
+	stall          error
+	transportSince time.Time
 
 	stats  counters
 	cancel context.CancelFunc
@@ -99,19 +115,87 @@ type Target struct {
 	closed bool
 }
 
+// ParseStreamARN returns the stream name and region of a Kinesis stream ARN
+// (arn:aws:kinesis:REGION:ACCOUNT:stream/NAME).
+func ParseStreamARN(streamARN string) (name, region string, err error) {
+	a, err := arn.Parse(streamARN)
+	if err != nil || a.Service != "kinesis" || !strings.HasPrefix(a.Resource, "stream/") || a.Resource == "stream/" {
+		return "", "", fmt.Errorf("kinesis StreamArn %q: not a stream ARN (arn:aws:kinesis:REGION:ACCOUNT:stream/NAME)", streamARN)
+	}
+	return strings.TrimPrefix(a.Resource, "stream/"), a.Region, nil
+}
+
+// NewClient builds a Kinesis client from the default credential chain.
+// endpointURL, when set, is the client's BaseEndpoint; region is used when
+// the configuration names none (a stream ARN's region).
+func NewClient(ctx context.Context, endpointURL, region string) (*kinesis.Client, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = region
+	}
+	return kinesis.NewFromConfig(cfg, func(ko *kinesis.Options) {
+		if endpointURL != "" {
+			ko.BaseEndpoint = aws.String(endpointURL)
+		}
+	}), nil
+}
+
+// DescribeStream describes the stream given by ARN and/or name. With an ARN
+// and no name, the request carries the ARN only (what AWS needs for a stream
+// of another account); when the endpoint insists on a name (kinesalite
+// answers ValidationException), it is asked again with the name taken from
+// the ARN, and sendName tells the caller to keep sending it.
+func DescribeStream(ctx context.Context, api interface {
+	DescribeStreamSummary(ctx context.Context, in *kinesis.DescribeStreamSummaryInput, optFns ...func(*kinesis.Options)) (*kinesis.DescribeStreamSummaryOutput, error)
+}, streamARN, name string) (sd *types.StreamDescriptionSummary, sendName bool, err error) {
+	in := &kinesis.DescribeStreamSummaryInput{}
+	if streamARN != "" {
+		in.StreamARN = aws.String(streamARN)
+		if name == "" {
+			if name, _, err = ParseStreamARN(streamARN); err != nil {
+				return nil, false, err
+			}
+		} else {
+			in.StreamName = aws.String(name)
+		}
+	} else {
+		in.StreamName = aws.String(name)
+	}
+	out, err := api.DescribeStreamSummary(ctx, in)
+	var ae smithy.APIError
+	if in.StreamName == nil && errors.As(err, &ae) && ae.ErrorCode() == "ValidationException" {
+		in.StreamName = aws.String(name)
+		out, err = api.DescribeStreamSummary(ctx, in)
+	}
+	if err != nil {
+		var nf *types.ResourceNotFoundException
+		if errors.As(err, &nf) {
+			return nil, false, fmt.Errorf("kinesis stream %s does not exist: %w", name, err)
+		}
+		return nil, false, fmt.Errorf("describing kinesis stream %s: %w", name, err)
+	}
+	if out.StreamDescriptionSummary == nil {
+		return nil, false, fmt.Errorf("describing kinesis stream %s: empty response", name)
+	}
+	return out.StreamDescriptionSummary, in.StreamName != nil, nil
+}
+
 // New checks that the stream exists and accepts writes, then starts the senders.
 func New(ctx context.Context, o Options) (*Target, error) {
 	name := o.StreamName
 	region := ""
 	if o.StreamARN != "" {
-		a, err := arn.Parse(o.StreamARN)
-		if err != nil || !strings.HasPrefix(a.Resource, "stream/") {
-			return nil, fmt.Errorf("kinesis StreamArn %q: not a stream ARN (arn:aws:kinesis:REGION:ACCOUNT:stream/NAME)", o.StreamARN)
+		n, r, err := ParseStreamARN(o.StreamARN)
+		if err != nil {
+			return nil, err
 		}
 		if name == "" {
-			name = strings.TrimPrefix(a.Resource, "stream/")
+			name = n
 		}
-		region = a.Region
+		region = r
 	}
 	if name == "" {
 		return nil, errors.New("kinesis target: StreamArn or stream name required")
@@ -131,39 +215,23 @@ func New(ctx context.Context, o Options) (*Target, error) {
 	if o.MaxBufferedBytes <= 0 {
 		o.MaxBufferedBytes = 64 << 20
 	}
+	if o.MaxTransportRetryTime == 0 {
+		o.MaxTransportRetryTime = 5 * time.Minute
+	}
 	if err := o.Message.Validate(); err != nil {
 		return nil, fmt.Errorf("kinesis target: %w", err)
 	}
 	client := o.Client
 	if client == nil {
-		cfg, err := config.LoadDefaultConfig(ctx)
+		c, err := NewClient(ctx, o.EndpointURL, region)
 		if err != nil {
-			return nil, fmt.Errorf("loading AWS configuration: %w", err)
+			return nil, err
 		}
-		if cfg.Region == "" {
-			cfg.Region = region
-		}
-		client = kinesis.NewFromConfig(cfg, func(ko *kinesis.Options) {
-			if o.EndpointURL != "" {
-				ko.BaseEndpoint = aws.String(o.EndpointURL)
-			}
-		})
+		client = c
 	}
-	in := &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)}
-	if o.StreamARN != "" {
-		in.StreamARN = aws.String(o.StreamARN)
-	}
-	out, err := client.DescribeStreamSummary(ctx, in)
+	sd, sendName, err := DescribeStream(ctx, client, o.StreamARN, o.StreamName)
 	if err != nil {
-		var nf *types.ResourceNotFoundException
-		if errors.As(err, &nf) {
-			return nil, fmt.Errorf("kinesis stream %s does not exist: %w", name, err)
-		}
-		return nil, fmt.Errorf("describing kinesis stream %s: %w", name, err)
-	}
-	sd := out.StreamDescriptionSummary
-	if sd == nil {
-		return nil, fmt.Errorf("describing kinesis stream %s: empty response", name)
+		return nil, err
 	}
 	// UPDATING streams (resharding) accept writes like ACTIVE ones.
 	if sd.StreamStatus != types.StreamStatusActive && sd.StreamStatus != types.StreamStatusUpdating {
@@ -175,7 +243,7 @@ func New(ctx context.Context, o Options) (*Target, error) {
 			o.MaxRecordSize = int(*sd.MaxRecordSizeInKiB) << 10
 		}
 	}
-	t := &Target{o: o, name: name, arn: o.StreamARN, client: client, enc: NewEncoder(o.Message),
+	t := &Target{o: o, name: name, arn: o.StreamARN, sendName: sendName, client: client, enc: NewEncoder(o.Message),
 		changed: make(chan struct{}), keys: make(map[string]*keyQueue)}
 	t.cond = sync.NewCond(&t.mu)
 	sctx, cancel := context.WithCancel(context.Background())
@@ -199,6 +267,9 @@ func New(ctx context.Context, o Options) (*Target, error) {
 	return t, nil
 }
 
+// Options returns the options in effect, defaults applied.
+func (t *Target) Options() Options { return t.o }
+
 // StreamName is the name the target sends on every request.
 func (t *Target) StreamName() string { return t.name }
 
@@ -212,9 +283,18 @@ func (t *Target) Stats() Stats {
 }
 
 // Write encodes recs and queues them; it blocks while too much is buffered.
-// Oversize records and invalid partition keys go to the Rejecter.
+// Oversize records and invalid partition keys go to the Rejecter. Write is
+// all or nothing: a *TransportError is returned before anything is encoded
+// (call Write again with the same records); once encoding started every
+// record is queued, past MaxBufferedBytes if the senders are stalled.
 func (t *Target) Write(ctx context.Context, recs []mapping.Record) error {
-	now := t.o.Now()
+	t.mu.Lock()
+	err := t.takeStall()
+	t.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	clock := time.Time{}
 	es := make([]*entry, 0, len(recs))
 	bytes := 0
 	for i := range recs {
@@ -224,6 +304,13 @@ func (t *Target) Write(ctx context.Context, recs []mapping.Record) error {
 		}
 		if cap(t.slab) < 64<<10 {
 			t.slab = make([]byte, 0, 256<<10)
+		}
+		now := r.Time
+		if now.IsZero() {
+			if clock.IsZero() {
+				clock = t.o.Now()
+			}
+			now = clock
 		}
 		msg := t.enc.Append(t.slab[:0], r, now)
 		size := len(msg) + len(r.PartitionKey)
@@ -246,7 +333,7 @@ func (t *Target) Write(ctx context.Context, recs []mapping.Record) error {
 		return t.Err()
 	}
 	t.mu.Lock()
-	for t.err == nil && t.bufBytes > 0 && t.bufBytes+bytes > t.o.MaxBufferedBytes {
+	for t.err == nil && t.stall == nil && t.bufBytes > 0 && t.bufBytes+bytes > t.o.MaxBufferedBytes {
 		ch := t.changed
 		t.mu.Unlock()
 		select {
@@ -319,10 +406,11 @@ func (t *Target) Err() error {
 }
 
 // Flush returns when every record written so far is acknowledged by Kinesis,
-// or with the permanent error that stopped the target.
+// with the permanent error that stopped the target, or with a recoverable
+// *TransportError (call Flush again: the records are still queued).
 func (t *Target) Flush(ctx context.Context) error {
 	t.mu.Lock()
-	for t.err == nil && t.pending > 0 {
+	for t.err == nil && t.stall == nil && t.pending > 0 {
 		ch := t.changed
 		t.mu.Unlock()
 		select {
@@ -333,7 +421,10 @@ func (t *Target) Flush(ctx context.Context) error {
 		t.mu.Lock()
 	}
 	defer t.mu.Unlock()
-	return t.err
+	if t.err != nil {
+		return t.err
+	}
+	return t.takeStall()
 }
 
 // Close flushes, then stops the senders.
