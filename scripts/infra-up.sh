@@ -22,6 +22,9 @@ if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
   PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); fi
 EMU=$ROOT/tools/emulators
+# The lock lists DuckDB's bindings for other platforms as entries without a
+# download: the registry here serves only linux's, and npm ci needs every
+# optional dependency listed (it skips the ones for other platforms).
 [ -d "$EMU/node_modules" ] && [ ! "$EMU/package-lock.json" -nt "$EMU/node_modules/.package-lock.json" ] \
   || npm ci --prefix "$EMU" --no-audit --no-fund --loglevel=error >/dev/null
 [ -x "$INFRA_DIR/bin/gofakes3" ] && [ ! "$ROOT/go.mod" -nt "$INFRA_DIR/bin/gofakes3" ] \
