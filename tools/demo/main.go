@@ -18,13 +18,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/sluicedata/sluice/target/kinesis/kinesistest"
 )
 
 func main() {
@@ -58,7 +58,7 @@ func run(ctx context.Context, bin, data, work string) error {
 		return err
 	}
 	step("creating Kinesis stream %s with 2 shards (kinesalite at %s)", stream, kinURL)
-	if err := createStream(ctx, kc, stream); err != nil {
+	if err := kinesistest.CreateStream(ctx, kc, stream, 2); err != nil {
 		return err
 	}
 
@@ -89,6 +89,8 @@ func run(ctx context.Context, bin, data, work string) error {
 			}},
 			map[string]any{"EngineName": "file", "FileSettings": map[string]any{"Path": "records.jsonl"},
 				"KinesisSettings": map[string]any{"IncludePartitionValue": true}},
+			map[string]any{"EngineName": "s3", "S3Settings": map[string]any{
+				"BucketName": "file://lake", "BucketFolder": "raw", "DataFormat": "parquet"}},
 		},
 		"TableMappings":           "file://" + filepath.Join(absData, "table-mappings.json"),
 		"ReplicationTaskSettings": "file://" + filepath.Join(absData, "task-settings.json"),
@@ -123,6 +125,56 @@ func run(ctx context.Context, bin, data, work string) error {
 	step("file target: first lines of %s", filepath.Join(work, "records.jsonl"))
 	lines := strings.SplitN(mustRead(filepath.Join(work, "records.jsonl")), "\n", 4)
 	fmt.Println(indent(strings.Join(lines[:min(3, len(lines))], "\n")))
+	return showParquet(ctx, data, filepath.Join(work, "lake"))
+}
+
+// showParquet lists the Parquet files the S3 target wrote to its local
+// directory bucket and reads the orders back with DuckDB, an independent
+// reader.
+func showParquet(ctx context.Context, data, lake string) error {
+	step("Parquet files (S3 target, bucket file://%s)", lake)
+	var orders []string
+	err := filepath.WalkDir(lake, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".parquet") {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(lake, path)
+		fmt.Printf("    %-50s %6d bytes\n", rel, info.Size())
+		if strings.Contains(rel, "/orders/") {
+			orders = append(orders, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("listing %s: %w", lake, err)
+	}
+	if os.Getenv("DUCKDB_NODE_MODULES") == "" || len(orders) == 0 {
+		return nil
+	}
+	step("DuckDB reads the orders back")
+	quoted := make([]string, len(orders))
+	for i, o := range orders {
+		quoted[i] = "'" + o + "'"
+	}
+	sql := "SELECT * EXCLUDE (note) FROM read_parquet([" + strings.Join(quoted, ", ") + "], union_by_name = true) ORDER BY order_id"
+	cmd := exec.CommandContext(ctx, "node", filepath.Join(data, "..", "s3parquet", "duckquery.cjs"), sql)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("querying the Parquet files with DuckDB: %w", err)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal(out, &rows); err != nil {
+		return fmt.Errorf("reading DuckDB's answer: %w", err)
+	}
+	for _, r := range rows {
+		b, _ := json.Marshal(r)
+		fmt.Println("    " + string(b))
+	}
 	return nil
 }
 
@@ -185,43 +237,14 @@ func upload(ctx context.Context, c *s3.Client, bucket, dir string) error {
 	})
 }
 
-func createStream(ctx context.Context, c *kinesis.Client, name string) error {
-	if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(2)}); err != nil {
-		return fmt.Errorf("creating stream %s: %w", name, err)
-	}
-	w := kinesis.NewStreamExistsWaiter(c, func(o *kinesis.StreamExistsWaiterOptions) { o.MinDelay = 50 * time.Millisecond })
-	return w.Wait(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(name)}, 30*time.Second)
-}
-
 func readBack(ctx context.Context, c *kinesis.Client, stream string) error {
-	shards, err := c.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(stream)})
+	recs, err := kinesistest.ReadAll(ctx, c, stream)
 	if err != nil {
-		return fmt.Errorf("listing shards: %w", err)
+		return err
 	}
-	type rec struct {
-		shard, key, seq, data string
-	}
-	var recs []rec
-	for _, sh := range shards.Shards {
-		it, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String(stream),
-			ShardId: sh.ShardId, ShardIteratorType: ktypes.ShardIteratorTypeTrimHorizon})
-		if err != nil {
-			return fmt.Errorf("getting iterator of %s: %w", *sh.ShardId, err)
-		}
-		iter := it.ShardIterator
-		for iter != nil {
-			out, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter})
-			if err != nil {
-				return fmt.Errorf("reading %s: %w", *sh.ShardId, err)
-			}
-			for _, r := range out.Records {
-				recs = append(recs, rec{*sh.ShardId, *r.PartitionKey, *r.SequenceNumber, strings.TrimSpace(string(r.Data))})
-			}
-			if len(out.Records) == 0 {
-				break
-			}
-			iter = out.NextShardIterator
-		}
+	shards := map[string]bool{}
+	for _, r := range recs {
+		shards[r.Shard] = true
 	}
 	ops := map[string]int{}
 	for _, r := range recs {
@@ -231,10 +254,10 @@ func readBack(ctx context.Context, c *kinesis.Client, stream string) error {
 				Table     string `json:"table-name"`
 			} `json:"metadata"`
 		}
-		_ = json.Unmarshal([]byte(r.data), &m)
+		_ = json.Unmarshal(r.Data, &m)
 		ops[m.Metadata.Table+" "+m.Metadata.Operation]++
 	}
-	fmt.Printf("    %d records on %d shards\n", len(recs), len(shards.Shards))
+	fmt.Printf("    %d records, read from %d shards\n", len(recs), len(shards))
 	keys := make([]string, 0, len(ops))
 	for k := range ops {
 		keys = append(keys, k)
@@ -248,7 +271,7 @@ func readBack(ctx context.Context, c *kinesis.Client, stream string) error {
 		if i == 8 {
 			break
 		}
-		fmt.Printf("    [%s] %s\n      %s\n", r.shard, r.key, r.data)
+		fmt.Printf("    [%s] %s\n      %s\n", r.Shard, r.PartitionKey, strings.TrimSpace(string(r.Data)))
 	}
 	return nil
 }
