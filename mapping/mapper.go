@@ -197,9 +197,11 @@ func (m *Mapper) project(p *plan, ev *source.Event) ([]tabledefs.Value, []tabled
 		case csSource:
 			before[i] = ev.Before[cs.idx]
 		case csConvert:
-			// A before value that does not convert is left NULL: the row
-			// itself converted, and the before image is informational.
-			before[i], _ = coerce(ev.Before[cs.idx], cs.to)
+			v, err := coerce(ev.Before[cs.idx], cs.to)
+			if err != nil {
+				return nil, nil, fmt.Errorf("mapping %s.%s before-image column %s: %w", p.src.Owner, p.src.Name, cs.to.Name, err)
+			}
+			before[i] = v
 		}
 	}
 	return vals, before, nil

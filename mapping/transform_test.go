@@ -320,3 +320,19 @@ func TestTableSettingsAccepted(t *testing.T) {
 		t.Errorf("problems:\n%s", got)
 	}
 }
+
+// A before-image value that does not convert to the changed type is an
+// error for the row, like the row's own values, not a silent NULL.
+func TestChangeDataTypeBeforeImageError(t *testing.T) {
+	def := testDef()
+	sel := `{"rule-type":"selection","rule-id":1,"rule-name":"sel","rule-action":"include","object-locator":{"schema-name":"hr","table-name":"employee"}}`
+	m := mustCompile(t, def, doc(sel,
+		tr(2, "column", "change-data-type", `"schema-name":"hr","table-name":"employee","column-name":"dept"`, `,"data-type":{"type":"int4"}`)), Options{})
+	emp := table(def, "hr", "employee")
+	ev := &source.Event{Op: source.OpUpdate, Table: emp,
+		Values: row(t, emp, "1", "Ann", "Lee", "42", "", "", "", "", "", ""),
+		Before: row(t, emp, "1", "Ann", "Lee", "sales", "", "", "", "", "", "")}
+	if _, err := m.Map(ev, nil); err == nil || !strings.Contains(err.Error(), "before-image column dept") {
+		t.Fatalf("Map = %v, want an error naming the before-image column", err)
+	}
+}
