@@ -160,17 +160,19 @@ func showParquet(ctx context.Context, data, lake string) error {
 	for i, o := range orders {
 		quoted[i] = "'" + o + "'"
 	}
-	sql := "SELECT * EXCLUDE (note) FROM read_parquet([" + strings.Join(quoted, ", ") + "], union_by_name = true) ORDER BY order_id"
+	const cols = "Op, order_id, customer_id, ordered_at, status, total"
+	sql := "SELECT " + cols + " FROM read_parquet([" + strings.Join(quoted, ", ") + "], union_by_name = true) ORDER BY order_id, Op NULLS FIRST"
 	cmd := exec.CommandContext(ctx, "node", filepath.Join(data, "..", "s3parquet", "duckquery.cjs"), sql)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
 		return fmt.Errorf("querying the Parquet files with DuckDB: %w", err)
 	}
-	var rows []map[string]any
+	var rows [][]any
 	if err := json.Unmarshal(out, &rows); err != nil {
 		return fmt.Errorf("reading DuckDB's answer: %w", err)
 	}
+	fmt.Println("    [" + cols + "]  (Op: I/U/D in CDC files, null in full-load files)")
 	for _, r := range rows {
 		b, _ := json.Marshal(r)
 		fmt.Println("    " + string(b))
