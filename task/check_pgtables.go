@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sluicedata/sluice/mapping"
+	"github.com/sluicedata/sluice/source/postgres"
 	"github.com/sluicedata/sluice/tabledefs"
 )
 
@@ -107,65 +108,11 @@ func (cat *checkPGCatalog) selectTables(cfg *Config) (int, error) {
 	return len(cat.selected), nil
 }
 
-// checkPGColumn maps a PostgreSQL type to the DMS type the source gives it.
-// Only the mapping's rules see these types (filters, expressions), so
-// anything unusual is a STRING.
+// checkPGColumn maps a PostgreSQL type to the DMS type the source gives it,
+// with the source's own type map, so the mappings are checked against what
+// `sluice run` will see.
 func checkPGColumn(typ, typtype string, typmod int32, mapBoolean bool) tabledefs.Column {
-	switch {
-	case strings.HasPrefix(typ, "_"): // arrays
-		return tabledefs.Column{Type: tabledefs.TypeClob}
-	case typtype == "e": // enums
-		return tabledefs.Column{Type: tabledefs.TypeString, Length: 64}
-	}
-	switch typ {
-	case "int2":
-		return tabledefs.Column{Type: tabledefs.TypeInt2}
-	case "int4", "oid":
-		return tabledefs.Column{Type: tabledefs.TypeInt4}
-	case "int8":
-		return tabledefs.Column{Type: tabledefs.TypeInt8}
-	case "float4":
-		return tabledefs.Column{Type: tabledefs.TypeReal4}
-	case "float8":
-		return tabledefs.Column{Type: tabledefs.TypeReal8}
-	case "money":
-		return tabledefs.Column{Type: tabledefs.TypeNumeric, Precision: 38, Scale: 4}
-	case "numeric":
-		if typmod < 4 { // unbounded
-			return tabledefs.Column{Type: tabledefs.TypeNumeric, Precision: 28, Scale: 6}
-		}
-		p, s := int((typmod-4)>>16)&0xffff, int(typmod-4)&0xffff
-		if p > 38 {
-			return tabledefs.Column{Type: tabledefs.TypeString, Length: p + 2}
-		}
-		return tabledefs.Column{Type: tabledefs.TypeNumeric, Precision: p, Scale: s}
-	case "bool":
-		if mapBoolean {
-			return tabledefs.Column{Type: tabledefs.TypeBoolean}
-		}
-		return tabledefs.Column{Type: tabledefs.TypeString, Length: 5}
-	case "varchar", "bpchar":
-		n := int(typmod) - 4
-		if n <= 0 {
-			n = 8000
-		}
-		return tabledefs.Column{Type: tabledefs.TypeString, Length: n}
-	case "text", "citext", "json", "jsonb", "xml", "hstore", "tsvector", "tsquery", "path", "polygon":
-		return tabledefs.Column{Type: tabledefs.TypeClob}
-	case "bytea":
-		return tabledefs.Column{Type: tabledefs.TypeBlob}
-	case "timestamp", "timestamptz":
-		scale := int(typmod)
-		if scale < 0 {
-			scale = 6
-		}
-		return tabledefs.Column{Type: tabledefs.TypeDateTime, Scale: scale}
-	case "date":
-		return tabledefs.Column{Type: tabledefs.TypeDate}
-	case "time", "timetz":
-		return tabledefs.Column{Type: tabledefs.TypeTime}
-	}
-	return tabledefs.Column{Type: tabledefs.TypeString, Length: 255}
+	return postgres.ColumnFor(typ, typtype, typmod, postgres.TypeOptions{MapBooleanAsBoolean: mapBoolean})
 }
 
 // judge checks one selected table: the full load must be able to read it,

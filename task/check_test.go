@@ -585,12 +585,12 @@ func TestCheckPGColumn(t *testing.T) {
 		{"numeric", "b", (12<<16 | 2) + 4, "NUMERIC 0 12 2"},
 		{"numeric", "b", -1, "NUMERIC 0 28 6"},
 		{"numeric", "b", (40<<16 | 2) + 4, "STRING 42 0 0"},
-		{"varchar", "b", 44, "STRING 40 0 0"},
+		{"varchar", "b", 44, "STRING 160 0 0"}, // bytes: up to 4 per UTF-8 character
 		{"bool", "b", -1, "STRING 5 0 0"},
 		{"timestamptz", "b", 3, "DATETIME 0 0 3"},
 		{"_int4", "b", -1, "CLOB 0 0 0"},
 		{"mood", "e", -1, "STRING 64 0 0"},
-		{"uuid", "b", -1, "STRING 255 0 0"},
+		{"uuid", "b", -1, "STRING 36 0 0"},
 	}
 	for _, tt := range tests {
 		c := checkPGColumn(tt.typ, tt.typtype, tt.typmod, false)

@@ -81,7 +81,7 @@ func describe(ctx context.Context, conn *pgx.Conn, patterns []string, o TypeOpti
 			}
 			out = append(out, ri)
 		}
-		c := dmsColumn(typ, typtype, typmod, o)
+		c := ColumnFor(typ, typtype, typmod, o)
 		c.Name, c.Nullable, c.IsPK = col, nullable, isPK
 		ri.table.Columns = append(ri.table.Columns, c)
 		ri.oids = append(ri.oids, oid)

@@ -28,10 +28,10 @@ type TypeOptions struct {
 	MapUnboundedNumericAsString bool
 }
 
-// dmsColumn maps a PostgreSQL type (pg_type.typname, typtype, typmod) to
+// ColumnFor maps a PostgreSQL type (pg_type.typname, typtype, typmod) to
 // the DMS column type per dms-behaviour.md §4.8. NCLOB and WSTRING do not
 // exist among the 19 types: they are CLOB and STRING.
-func dmsColumn(typ, typtype string, typmod int32, o TypeOptions) tabledefs.Column {
+func ColumnFor(typ, typtype string, typmod int32, o TypeOptions) tabledefs.Column {
 	switch {
 	case strings.HasPrefix(typ, "_"): // arrays
 		return tabledefs.Column{Type: tabledefs.TypeClob}

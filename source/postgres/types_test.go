@@ -44,8 +44,8 @@ func TestDMSColumn(t *testing.T) {
 		{"point", "b", -1, TypeOptions{}, tabledefs.Column{Type: tabledefs.TypeString, Length: 255}},
 	}
 	for _, tt := range tests {
-		if got := dmsColumn(tt.typ, tt.typtype, tt.typmod, tt.o); got != tt.want {
-			t.Errorf("dmsColumn(%s, %d, %+v) = %+v, want %+v", tt.typ, tt.typmod, tt.o, got, tt.want)
+		if got := ColumnFor(tt.typ, tt.typtype, tt.typmod, tt.o); got != tt.want {
+			t.Errorf("ColumnFor(%s, %d, %+v) = %+v, want %+v", tt.typ, tt.typmod, tt.o, got, tt.want)
 		}
 	}
 }
