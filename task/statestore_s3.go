@@ -14,10 +14,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/sluicedata/sluice/source/s3csv"
 )
 
 // S3API is the part of the S3 client the state store uses.
@@ -67,16 +68,11 @@ func s3Location(ctx context.Context, location string, opts StoreOptions) (S3API,
 	}
 	api := opts.S3
 	if api == nil {
-		cfg, err := awsconfig.LoadDefaultConfig(ctx)
+		cl, err := s3csv.NewS3Client(ctx, "")
 		if err != nil {
-			return nil, "", "", fmt.Errorf("loading AWS configuration: %w", err)
+			return nil, "", "", err
 		}
-		custom := os.Getenv("AWS_ENDPOINT_URL_S3") != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
-		api = s3.NewFromConfig(cfg, func(o *s3.Options) {
-			o.UsePathStyle = custom
-			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
-			o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
-		})
+		api = cl
 	}
 	return api, bucket, strings.Trim(prefix, "/"), nil
 }

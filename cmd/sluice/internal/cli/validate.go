@@ -177,8 +177,8 @@ func compileMappings(o *Options, cfg *task.Config) tabledefs.Problems {
 type jsonProblem struct {
 	File    string `json:"file"`
 	Path    string `json:"path"`
-	Line    int    `json:"line"`
-	Col     int    `json:"col"`
+	Line    int    `json:"line,omitempty"` // syntax errors only
+	Col     int    `json:"col,omitempty"`
 	Message string `json:"message"`
 }
 
