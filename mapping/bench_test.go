@@ -90,7 +90,61 @@ func BenchmarkMapPrimaryKey(b *testing.B) {
 	for i := range evs {
 		evs[i].Op = source.OpLoad
 	}
-	run(b, m, evs)
+	run(b, m.Map, evs)
+}
+
+// BenchmarkSessionMapPrimaryKey: BenchmarkMapPrimaryKey through a Session.
+func BenchmarkSessionMapPrimaryKey(b *testing.B) {
+	doc := `{"rules": [{"rule-type": "selection", "rule-id": "1", "rule-name": "sel", "rule-action": "include",
+   "object-locator": {"schema-name": "shop", "table-name": "%"}}]}`
+	def := benchTable()
+	m, err := Compile("bench.json", []byte(doc), def, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	evs := benchEvents(b, &def.Tables[0], 1024)
+	for i := range evs {
+		evs[i].Op = source.OpLoad
+	}
+	run(b, m.NewSession().Map, evs)
+}
+
+// BenchmarkMapIntKey: as BenchmarkMap with the partition key on an INT4
+// column, which has to be rendered as text (one string per row).
+func BenchmarkMapIntKey(b *testing.B) {
+	m, evs := intKeyMapper(b)
+	run(b, m.Map, evs)
+}
+
+// BenchmarkSessionMapIntKey: BenchmarkMapIntKey through a Session, whose
+// keys come from its arena.
+func BenchmarkSessionMapIntKey(b *testing.B) {
+	m, evs := intKeyMapper(b)
+	run(b, m.NewSession().Map, evs)
+}
+
+func intKeyMapper(b *testing.B) (*Mapper, []source.Event) {
+	doc := `{"rules": [
+  {"rule-type": "selection", "rule-id": "1", "rule-name": "sel", "rule-action": "include",
+   "object-locator": {"schema-name": "shop", "table-name": "ord%"}},
+  {"rule-type": "transformation", "rule-id": "2", "rule-name": "ren", "rule-target": "table",
+   "object-locator": {"schema-name": "shop", "table-name": "orders"}, "rule-action": "rename", "value": "sales"},
+  {"rule-type": "transformation", "rule-id": "3", "rule-name": "up", "rule-target": "column",
+   "object-locator": {"schema-name": "shop", "table-name": "%", "column-name": "%"}, "rule-action": "convert-uppercase"},
+  {"rule-type": "object-mapping", "rule-id": "4", "rule-name": "om", "rule-action": "map-record-to-record",
+   "object-locator": {"schema-name": "shop", "table-name": "orders"},
+   "mapping-parameters": {"partition-key-type": "attribute-name", "partition-key-name": "QTY"}}
+]}`
+	def := benchTable()
+	m, err := Compile("bench.json", []byte(doc), def, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	evs := benchEvents(b, &def.Tables[0], 1024)
+	for i := range evs {
+		evs[i].Values[4] = tabledefs.IntValue(int64(i * 37))
+	}
+	return m, evs
 }
 
 func benchMap(b *testing.B, doc string) {
@@ -99,17 +153,17 @@ func benchMap(b *testing.B, doc string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	run(b, m, benchEvents(b, &def.Tables[0], 1024))
+	run(b, m.Map, benchEvents(b, &def.Tables[0], 1024))
 }
 
-func run(b *testing.B, m *Mapper, evs []source.Event) {
+func run(b *testing.B, mapFn func(*source.Event, []Record) ([]Record, error), evs []source.Event) {
 	dst := make([]Record, 0, 1)
 	b.ReportAllocs()
 	b.ResetTimer()
 	i := 0
 	for b.Loop() {
 		var err error
-		dst, err = m.Map(&evs[i&1023], dst[:0])
+		dst, err = mapFn(&evs[i&1023], dst[:0])
 		if err != nil || len(dst) != 1 {
 			b.Fatal(err, len(dst))
 		}

@@ -6,7 +6,10 @@
 // definition, names resolved, add-column expressions parsed into closures
 // with column indexes bound, filters typed. Map then only finds the event's
 // table plan, applies its filters and, when rules change the columns, builds
-// the new row; otherwise Record.Values aliases the event's values.
+// the new row; otherwise Record.Values aliases the event's values. A
+// Session (Mapper.NewSession) maps the same way for one goroutine, taking
+// rendered partition keys from an append-only arena instead of allocating
+// a string per row; the runner maps through one.
 //
 // Semantics beyond what DMS documents (dms-behaviour.md §2.3, §3):
 //

@@ -18,7 +18,7 @@ type Options struct {
 }
 
 // Mapper is a compiled table mapping. It is read-only after Compile and safe
-// for concurrent use.
+// for concurrent use; a Session is its faster single-goroutine form.
 type Mapper struct {
 	opts    Options
 	tables  []*tabledefs.Table
@@ -110,6 +110,11 @@ func (m *Mapper) plan(t *tabledefs.Table) *plan {
 // does not convert to a changed type, a row of the wrong width): it concerns
 // this row only and wraps a *tabledefs.ValueError when a value is at fault.
 func (m *Mapper) Map(ev *source.Event, dst []Record) ([]Record, error) {
+	return m.mapEvent(ev, dst, nil)
+}
+
+// mapEvent is Map; rendered partition keys come from a when it is not nil.
+func (m *Mapper) mapEvent(ev *source.Event, dst []Record, a *keyArena) ([]Record, error) {
 	if ev.Op.IsControl() {
 		if ev.Table == nil {
 			return append(dst, Record{Event: ev, PartitionKey: limitKey(m.taskKey), PartitionKeyType: KeyTaskID}), nil
@@ -146,7 +151,7 @@ func (m *Mapper) Map(ev *source.Event, dst []Record) ([]Record, error) {
 		Table:            p.tt,
 		Values:           vals,
 		Before:           before,
-		PartitionKey:     k.key(ev, vals),
+		PartitionKey:     k.key(ev, vals, a),
 		PartitionKeyType: k.typ,
 	}), nil
 }

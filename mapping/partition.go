@@ -124,8 +124,9 @@ func attributeKeyCol(p *plan, ts *tableState, name string, srcPos []int) (keyCol
 	return keyCol{}, false
 }
 
-// key returns the partition key of a data record.
-func (k *keyPlan) key(ev *source.Event, vals []tabledefs.Value) string {
+// key returns the partition key of a data record. A key that has to be
+// rendered is carved from a when it is not nil, else allocated.
+func (k *keyPlan) key(ev *source.Event, vals []tabledefs.Value, a *keyArena) string {
 	switch k.kind {
 	case kConst:
 		return k.constant
@@ -136,32 +137,101 @@ func (k *keyPlan) key(ev *source.Event, vals []tabledefs.Value) string {
 		return limitKey(ev.TxID)
 	}
 	if len(k.cols) == 1 && k.prefix == "" {
-		// A single text column is its own key: no copy.
+		// A single text column is its own key: no copy. A single integer
+		// column is written straight into a Session's arena.
 		kc := &k.cols[0]
 		v := pick(kc, ev, vals)
-		if v.Kind == tabledefs.KindString {
+		switch {
+		case v.Kind == tabledefs.KindString:
 			if v.Str == "" {
 				return k.fallback
 			}
 			return limitKey(v.Str)
+		case v.Kind == tabledefs.KindInt && a != nil:
+			return a.intKey(v.Int)
 		}
 	}
-	var arr [128]byte
-	b := append(arr[:0], k.prefix...)
+	if a != nil {
+		b := k.render(a.scratch(keyScratch), ev, vals)
+		if s, ok := k.special(b); ok {
+			return s
+		}
+		return a.commit(b)
+	}
+	var arr [keyScratch]byte
+	b := k.render(arr[:0], ev, vals)
+	if s, ok := k.special(b); ok {
+		return s
+	}
+	return string(b)
+}
+
+// keyScratch is the room reserved for rendering one key: most keys fit.
+const keyScratch = 128
+
+// render appends the key's prefix and column values, joined with '.'.
+func (k *keyPlan) render(b []byte, ev *source.Event, vals []tabledefs.Value) []byte {
+	if k.prefix != "" {
+		b = append(b, k.prefix...)
+	}
 	for i := range k.cols {
 		if i > 0 {
 			b = append(b, '.')
 		}
 		kc := &k.cols[i]
-		b = tabledefs.AppendText(b, pick(kc, ev, vals), kc.col)
+		v := pick(kc, ev, vals)
+		if v.Kind == tabledefs.KindInt { // the common key type, cheaper than AppendText's switch
+			b = appendInt(b, v.Int)
+			continue
+		}
+		b = tabledefs.AppendText(b, v, kc.col)
 	}
+	return b
+}
+
+// digitPairs holds "00" to "99" for appendInt.
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
+
+// appendInt is strconv.AppendInt(b, x, 10), two digits per division.
+func appendInt(b []byte, x int64) []byte {
+	var tmp [20]byte
+	u := uint64(x)
+	if x < 0 {
+		u = -u
+	}
+	i := len(tmp)
+	for u >= 100 {
+		r := u % 100
+		u /= 100
+		i -= 2
+		tmp[i], tmp[i+1] = digitPairs[2*r], digitPairs[2*r+1]
+	}
+	if u >= 10 {
+		i -= 2
+		tmp[i], tmp[i+1] = digitPairs[2*u], digitPairs[2*u+1]
+	} else {
+		i--
+		tmp[i] = byte('0' + u)
+	}
+	if x < 0 {
+		i--
+		tmp[i] = '-'
+	}
+	return append(b, tmp[i:]...)
+}
+
+// special returns the key that replaces a rendered key which is empty (the
+// fallback) or too long (hashed).
+func (k *keyPlan) special(b []byte) (string, bool) {
 	if len(b) == 0 {
-		return k.fallback
+		return k.fallback, true
 	}
 	if len(b) > MaxKeyLen && utf8.RuneCount(b) > MaxKeyLen {
-		return hashKey(string(b))
+		return hashKey(string(b)), true
 	}
-	return string(b)
+	return "", false
 }
 
 func pick(kc *keyCol, ev *source.Event, vals []tabledefs.Value) tabledefs.Value {

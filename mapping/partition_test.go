@@ -105,6 +105,7 @@ func TestPartitionKeysGolden(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
+		sess := m.NewSession()
 		var b strings.Builder
 		fmt.Fprintf(&b, "## %s %+v\n", tc.name, tc.opts)
 		for _, e := range tc.evs {
@@ -119,6 +120,10 @@ func TestPartitionKeysGolden(t *testing.T) {
 				desc += " " + e.table + " " + shorten(strings.Join(e.fields, ","))
 			}
 			r := mapOne(t, m, ev)
+			// A Session produces exactly the records Mapper.Map does.
+			if rs, err := sess.Map(ev, nil); err != nil || len(rs) != 1 || rs[0].PartitionKey != r.PartitionKey || rs[0].PartitionKeyType != r.PartitionKeyType {
+				t.Errorf("%s: %s: Session.Map = %+v, %v; Mapper.Map key %q (%s)", tc.name, desc, rs, err, r.PartitionKey, r.PartitionKeyType)
+			}
 			if n := utf8.RuneCountInString(r.PartitionKey); n < 1 || n > MaxKeyLen {
 				t.Errorf("%s: %s: key of %d characters", tc.name, desc, n)
 			}

@@ -142,11 +142,22 @@ func FuzzCompile(f *testing.F) {
 			}
 			return
 		}
+		sess := m.NewSession()
 		for _, tb := range m.Tables() {
 			vals := make([]tabledefs.Value, len(tb.Columns))
 			before := make([]tabledefs.Value, len(tb.Columns))
 			for _, op := range []source.Op{source.OpLoad, source.OpUpdate, source.OpCreateTable} {
-				_, _ = m.Map(&source.Event{Op: op, Table: tb, Values: vals, Before: before}, nil)
+				ev := &source.Event{Op: op, Table: tb, Values: vals, Before: before}
+				got, gotErr := sess.Map(ev, nil)
+				want, wantErr := m.Map(ev, nil)
+				if (gotErr == nil) != (wantErr == nil) || len(got) != len(want) {
+					t.Fatalf("Session.Map = %d records, %v; Mapper.Map = %d, %v", len(got), gotErr, len(want), wantErr)
+				}
+				for i := range got {
+					if got[i].PartitionKey != want[i].PartitionKey || got[i].PartitionKeyType != want[i].PartitionKeyType {
+						t.Fatalf("Session key %q (%s), Mapper key %q (%s)", got[i].PartitionKey, got[i].PartitionKeyType, want[i].PartitionKey, want[i].PartitionKeyType)
+					}
+				}
 			}
 		}
 	})

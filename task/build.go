@@ -85,7 +85,7 @@ func Run(ctx context.Context, cfg *Config, opts RunOptions) (Result, error) {
 			Tables:         tables, MigrationType: string(cfg.MigrationType)},
 		MigrationType: string(cfg.MigrationType),
 		Tables:        tables,
-		Mapper:        mapper,
+		Mapper:        mapper.NewSession(),
 		Store:         store,
 		CommitRate:    st.FullLoadSettings.CommitRate,
 		CommitTimeout: time.Duration(st.ChangeProcessingTuning.CommitTimeout) * time.Second,
