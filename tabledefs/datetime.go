@@ -208,14 +208,17 @@ var daysBefore = [13]int32{0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 
 
 // daysFromYMD is daysFromCivil for the valid dates of years 1 to 9999
 // that parsing produces, with a table instead of the general algorithm.
+// Unsigned arithmetic (y >= 1) lets the divisions skip sign fix-ups.
 func daysFromYMD(y, m, d int) int64 {
-	y1 := y - 1
-	days := 365*y1 + y1/4 - y1/100 + y1/400 + int(daysBefore[m&15]) + d - 1
-	if m > 2 && isLeap(y) {
+	y1 := uint(y - 1)
+	days := 365*y1 + y1/4 - y1/100 + y1/400 + uint(daysBefore[m&15]) + uint(d) - 1
+	if m > 2 && isLeapU(uint(y)) {
 		days++
 	}
 	return int64(days) - 719162 // 0001-01-01 to 1970-01-01
 }
+
+func isLeapU(y uint) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
 
 // daysFromCivil converts a proleptic Gregorian date to days since
 // 1970-01-01 (Howard Hinnant's algorithm).
@@ -255,4 +258,123 @@ func civilFromDays(z int64) (y, m, d int) {
 		y++
 	}
 	return y, m, d
+}
+
+// Fast paths for the shapes nearly all DATE and DATETIME fields have when no
+// ColumnDateFormat is set: YYYY-MM-DD and YYYY-MM-DD HH:MM:SS[.f]. Each
+// checks the fixed positions of separators and digits with a word load and
+// reports !ok for anything else, including every invalid value, so that
+// parseTemporal alone decides errors and their messages.
+
+const (
+	dateSepMask = 0xFF<<32 | 0xFF<<56 // bytes 4 and 7 of YYYY-MM-
+	dateSeps    = '-'<<32 | '-'<<56   // ... are '-'
+	dateZeros   = '0'<<32 | '0'<<56   // ... and stand in for digits when checking the rest
+	clockMask   = 0xFF<<16 | 0xFF<<40 // bytes 2 and 5 of HH:MM:SS
+	clockSeps   = ':'<<16 | ':'<<40
+	clockZeros  = '0'<<16 | '0'<<40
+)
+
+// isoDate parses YYYY-MM-DD at the start of s (len(s) >= 10) into days
+// since the epoch; ok is false for any other text or an impossible date.
+func isoDate(s string) (days int64, ok bool) {
+	_ = s[9]
+	w := load64(s, 0)
+	if w&dateSepMask != dateSeps || !eightDigits(w&^dateSepMask|dateZeros) {
+		return 0, false
+	}
+	d1, d2 := s[8]-'0', s[9]-'0'
+	if d1 > 9 || d2 > 9 {
+		return 0, false
+	}
+	// Pairs of digits combined in place (byte j becomes 10*b[j]+b[j+1]):
+	// byte 0 holds the century, byte 2 the year in it, byte 4 the month's
+	// first digit (the '-' before it was made a '0').
+	v := w&^dateSepMask | dateZeros - 0x3030303030303030
+	v = (v*10 + v>>8) & 0x00FF00FF00FF00FF
+	y := int(v&0xFF)*100 + int(v>>16&0xFF)
+	m := int(v>>32&0xFF)*10 + int(s[6]-'0')
+	d := int(d1)*10 + int(d2)
+	if y < 1 || m < 1 || m > 12 || d < 1 || (d > 28 && d > daysIn(y, m)) {
+		return 0, false
+	}
+	if uint(y-yearTableFirst) < uint(len(yearTable)) {
+		e := yearTable[y-yearTableFirst]
+		days = int64(e>>1) + int64(daysBefore[m&15]) + int64(d) - 1
+		if m > 2 {
+			days += int64(e & 1)
+		}
+		return days - yearTableEpoch, true
+	}
+	return daysFromYMD(y, m, d), true
+}
+
+// yearTable holds, for the years most data has, the days from 0001-01-01
+// to January 1st (shifted left by one) and whether the year is a leap year
+// (bit 0): a table read instead of divisions in isoDate.
+const (
+	yearTableFirst = 1900
+	yearTableEpoch = 719162 // days from 0001-01-01 to 1970-01-01
+)
+
+var yearTable = func() (t [256]uint32) {
+	for i := range t {
+		y := yearTableFirst + i
+		start := daysFromYMD(y, 1, 1) + yearTableEpoch
+		leap := uint32(0)
+		if isLeap(y) {
+			leap = 1
+		}
+		t[i] = uint32(start)<<1 | leap
+	}
+	return t
+}()
+
+// isoDateTime parses YYYY-MM-DD( |T)HH:MM:SS[.f][Z] as a DATETIME keeping
+// scale fraction digits; ok is false for any other text.
+func isoDateTime(s string, scale int) (Value, bool) {
+	if len(s) < 19 || (s[10] != ' ' && s[10] != 'T') {
+		return Null, false
+	}
+	days, ok := isoDate(s)
+	if !ok {
+		return Null, false
+	}
+	w := load64(s, 11)
+	if w&clockMask != clockSeps || !eightDigits(w&^clockMask|clockZeros) {
+		return Null, false
+	}
+	h := int64(s[11]-'0')*10 + int64(s[12]-'0')
+	mi := int64(s[14]-'0')*10 + int64(s[15]-'0')
+	sec := int64(s[17]-'0')*10 + int64(s[18]-'0')
+	if h > 23 || mi > 59 || sec > 59 {
+		return Null, false
+	}
+	var nanos int64
+	i := 19
+	if i < len(s) && s[i] == '.' {
+		i++
+		start := i
+		// Keep the first scale digits (at most 9): truncation, as DMS does.
+		keep := min(max(scale, 0), MaxFractionDigits)
+		var frac int64
+		for i < len(s) && isDigit(s[i]) {
+			if i-start < keep {
+				frac = frac*10 + int64(s[i]-'0')
+			}
+			i++
+		}
+		n := i - start
+		if n == 0 {
+			return Null, false
+		}
+		nanos = frac * pow10[9-min(n, keep)]
+	}
+	if i < len(s) && s[i] == 'Z' {
+		i++
+	}
+	if i != len(s) {
+		return Null, false
+	}
+	return Value{Kind: KindTimestamp, Int: days*86400 + h*3600 + mi*60 + sec, Nano: int32(nanos)}, true
 }

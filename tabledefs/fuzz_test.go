@@ -76,7 +76,7 @@ func FuzzParseValue(f *testing.F) {
 	for i, bc := range benchCases {
 		f.Add(uint8(bc.col.Type-1), uint8(bc.col.Length), uint8(bc.col.Precision), uint8(bc.col.Scale), uint8(i), bc.in)
 	}
-	for _, s := range []string{"", "-", "0x", ".5", "-0", "NaN", "1e400", "2024-02-29 23:59:59.999999999Z", "12/31/1999 00:00:00.1", "20240101 01:02:03"} {
+	for _, s := range []string{"", "-", "0x", ".5", "-0", "NaN", "1e400", "2024-02-29 23:59:59.999999999Z", "2023-02-29", "2024-12-31T00:00:00.1234567891", "0000-01-01 00:00:00", "-0.00", "0.50", "00.5", "-0.05", "123.45", "1999-12-31 24:00:00.5", "12/31/1999 00:00:00.1", "20240101 01:02:03"} {
 		f.Add(uint8(0), uint8(0), uint8(0), uint8(0), uint8(0), s)
 	}
 	f.Fuzz(func(t *testing.T, typ, length, precision, scale, format uint8, s string) {
@@ -92,6 +92,18 @@ func FuzzParseValue(f *testing.F) {
 			want, serr := strconv.ParseInt(s, 10, 64)
 			if (err == nil) != (serr == nil) || err == nil && v != IntValue(want) {
 				t.Fatalf("%q: %+v, %v; strconv: %v, %v", s, v, err, want, serr)
+			}
+		}
+		if c.Type == TypeNumeric { // the canonical fast path must not change results
+			want, gerr := parseDecimal(s, c.Precision, c.Scale)
+			if (err == nil) != (gerr == nil) || v != want || err != nil && err.Error() != gerr.Error() {
+				t.Fatalf("%+v %q: %+v, %v; general path: %+v, %v", c, s, v, err, want, gerr)
+			}
+		}
+		if c.Type == TypeDate || c.Type == TypeDateTime { // the ISO fast paths must be the general path's twin
+			want, gerr := parseTemporal(s, &c)
+			if (err == nil) != (gerr == nil) || v != want || err != nil && err.Error() != gerr.Error() {
+				t.Fatalf("%+v %q: %+v, %v; general path: %+v, %v", c, s, v, err, want, gerr)
 			}
 		}
 		if err != nil {

@@ -112,6 +112,60 @@ func parseDecimal(s string, precision, scale int) (Value, error) {
 	return DecimalValue(b.String()), nil
 }
 
+// canonicalDecimal reports whether s is already the canonical text of a
+// NUMERIC(precision, scale) value, the common case: [-]D[digits][.scale
+// digits] with D a non-zero digit, or 0[.scale digits] without a sign; and
+// at most precision-scale integer digits. Anything else is left to the
+// general path, which also decides errors.
+func canonicalDecimal(s string, precision, scale int) bool {
+	neg := 0
+	if s[0] == '-' {
+		neg = 1
+	}
+	end := len(s) // of the integer digits
+	if scale > 0 {
+		end = len(s) - scale - 1
+		if end <= neg || s[end] != '.' || !allDigits(s[end+1:]) {
+			return false
+		}
+	}
+	if end <= neg {
+		return false
+	}
+	ip := s[neg:end]
+	intDigits := len(ip)
+	if ip[0] == '0' {
+		if intDigits != 1 || neg == 1 {
+			return false // leading zeros, or a "-0"
+		}
+		intDigits = 0
+	}
+	return (precision <= 0 || intDigits <= precision-scale) && allDigits(ip)
+}
+
+// allDigits reports whether s holds only ASCII digits, testing 8 (or 4)
+// at a time; the last word overlaps the previous one.
+func allDigits(s string) bool {
+	n := len(s)
+	switch {
+	case n >= 8:
+		for i := 0; i+8 < n; i += 8 {
+			if !eightDigits(load64(s, i)) {
+				return false
+			}
+		}
+		return eightDigits(load64(s, n-8))
+	case n >= 4:
+		return fourDigits(load32(s)) && fourDigits(load32(s[n-4:]))
+	}
+	for i := 0; i < n; i++ {
+		if s[i]-'0' > 9 {
+			return false
+		}
+	}
+	return true
+}
+
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 func allZeros(s string) bool {
@@ -211,6 +265,12 @@ func decimalDigits(s string, i int, man uint64) (uint64, int) {
 		}
 		man = man*100_000_000 + eightDigitsValue(w)
 		i += 8
+	}
+	if len(s)-i >= 4 {
+		if w := load32(s[i:]); fourDigits(w) {
+			man = man*10_000 + fourDigitsValue(w)
+			i += 4
+		}
 	}
 	for ; i < len(s); i++ {
 		d := s[i] - '0'

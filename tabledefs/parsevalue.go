@@ -78,6 +78,9 @@ func (c *Column) ParseValue(s string) (Value, error) {
 	case TypeReal8:
 		return parseFloat(s, TypeReal8, 64)
 	case TypeNumeric:
+		if s != "" && canonicalDecimal(s, c.Precision, max(c.Scale, 0)) { // already canonical: alias s
+			return DecimalValue(s), nil
+		}
 		return parseDecimal(s, c.Precision, c.Scale)
 	case TypeBoolean:
 		return parseBool(s)
@@ -91,7 +94,21 @@ func (c *Column) ParseValue(s string) (Value, error) {
 		return StringValue(s), nil
 	case TypeByte, TypeBlob:
 		return parseHex(s, c)
-	case TypeDate, TypeTime, TypeDateTime:
+	case TypeDate:
+		if c.DateFormat == "" && len(s) == 10 {
+			if days, ok := isoDate(s); ok {
+				return DateValue(days), nil
+			}
+		}
+		return parseTemporal(s, c)
+	case TypeDateTime:
+		if c.DateFormat == "" {
+			if v, ok := isoDateTime(s, c.Scale); ok {
+				return v, nil
+			}
+		}
+		return parseTemporal(s, c)
+	case TypeTime:
 		return parseTemporal(s, c)
 	}
 	return valueErr(c.Type, s, "the column has no valid type")
@@ -150,6 +167,19 @@ func eightDigits(w uint64) bool {
 	return w&f0 == x30 && (w+x06)&f0 == x30
 }
 
+// fourDigits is eightDigits for 4 bytes.
+func fourDigits(w uint32) bool {
+	const f0, x30, x06 = 0xF0F0F0F0, 0x30303030, 0x06060606
+	return w&f0 == x30 && (w+x06)&f0 == x30
+}
+
+// fourDigitsValue is eightDigitsValue for 4 digits.
+func fourDigitsValue(w uint32) uint64 {
+	w -= 0x30303030
+	w = (w*10 + w>>8) & 0x00FF00FF
+	return uint64((w*100 + w>>16) & 0xFFFF)
+}
+
 // eightDigitsValue is the value of 8 ASCII digits loaded little endian
 // (first digit in the low byte), combining pairs, then quads, then halves.
 func eightDigitsValue(w uint64) uint64 {
@@ -175,6 +205,12 @@ func parseSigned(s string, t Type, lo, hi int64) (Value, error) {
 				break
 			}
 			mag = mag*100_000_000 + eightDigitsValue(w)
+		}
+		if n-i >= 4 && n-i < 8 { // (n-i >= 8 when the loop above stopped at a non-digit)
+			if w := load32(s[i:]); fourDigits(w) {
+				mag = mag*10_000 + fourDigitsValue(w)
+				i += 4
+			}
 		}
 		for ; i < n; i++ {
 			d := s[i] - '0'

@@ -2,6 +2,7 @@ package tabledefs
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -576,6 +577,30 @@ func TestParseSignedMatchesStrconv(t *testing.T) {
 			if serr != nil && errors.Is(serr, strconv.ErrRange) && allDigits && !strings.Contains(err.Error(), "out of range") {
 				t.Fatalf("%v %q: %v, want out of range", typ.t, s, err)
 			}
+		}
+	}
+}
+
+// TestISODateFastPath checks the DATE and DATETIME fast paths against the
+// general algorithm for every day of the years around their year table.
+func TestISODateFastPath(t *testing.T) {
+	date := Column{Name: "d", Type: TypeDate}
+	stamp := Column{Name: "ts", Type: TypeDateTime, Scale: 3}
+	for z := daysFromCivil(1898, 1, 1); z <= daysFromCivil(2158, 12, 31); z++ {
+		y, m, d := civilFromDays(z)
+		s := fmt.Sprintf("%04d-%02d-%02d", y, m, d)
+		if v, err := date.ParseValue(s); err != nil || v != DateValue(z) {
+			t.Fatalf("%s: %+v, %v; want day %d", s, v, err, z)
+		}
+		ts := s + " 23:59:58.123456"
+		want := Value{Kind: KindTimestamp, Int: z*86400 + 86398, Nano: 123_000_000}
+		if v, err := stamp.ParseValue(ts); err != nil || v != want {
+			t.Fatalf("%s: %+v, %v; want %+v", ts, v, err, want)
+		}
+	}
+	for _, s := range []string{"2023-02-29", "1900-02-29", "2000-02-30", "2024-13-01", "0000-01-01", "2024-1-01", "2024/01/01"} {
+		if _, err := date.ParseValue(s); err == nil {
+			t.Errorf("%s: accepted", s)
 		}
 	}
 }

@@ -49,37 +49,58 @@ func (c *converter) countError(got int) *rowError {
 // values fills dst (one slot per column) from fields, whose count the
 // caller has checked. quoted may be shorter than fields (then false).
 func (c *converter) values(fields []string, quoted []bool, dst []tabledefs.Value) *rowError {
+	if c.null != nil {
+		return c.valuesNullText(fields, quoted, dst, *c.null)
+	}
 	cols := c.t.Columns
 	fields, dst = fields[:len(cols)], dst[:len(cols)] // one bounds check, not one per field
-	hasNull, nullText := c.null != nil, ""
-	if hasNull {
-		nullText = *c.null
-	}
 	for i := range cols {
-		col := &cols[i]
 		f := fields[i]
-		isNull := len(f) == 0
-		if hasNull {
-			isNull = f == nullText
-		}
-		if isNull && !(i < len(quoted) && quoted[i]) {
-			if !col.Nullable {
-				what := "empty value"
-				if hasNull {
-					what = "NULL (" + strconv.Quote(nullText) + ")"
-				}
-				return &rowError{reason: "column " + col.Name + ": " + what + " in a non-nullable column"}
+		if len(f) == 0 && !(i < len(quoted) && quoted[i]) {
+			if !cols[i].Nullable {
+				return nullError(&cols[i], false, "")
 			}
 			dst[i] = tabledefs.Null
 			continue
 		}
-		v, err := col.ParseValue(f)
+		v, err := cols[i].ParseValue(f)
 		if err != nil {
-			return parseError(col, err)
+			return parseError(&cols[i], err)
 		}
 		dst[i] = v
 	}
 	return nil
+}
+
+// valuesNullText is values when CsvNullValue is set: only that unquoted
+// text is NULL. A loop of its own keeps the common one above short.
+func (c *converter) valuesNullText(fields []string, quoted []bool, dst []tabledefs.Value, nullText string) *rowError {
+	cols := c.t.Columns
+	fields, dst = fields[:len(cols)], dst[:len(cols)]
+	for i := range cols {
+		f := fields[i]
+		if f == nullText && !(i < len(quoted) && quoted[i]) {
+			if !cols[i].Nullable {
+				return nullError(&cols[i], true, nullText)
+			}
+			dst[i] = tabledefs.Null
+			continue
+		}
+		v, err := cols[i].ParseValue(f)
+		if err != nil {
+			return parseError(&cols[i], err)
+		}
+		dst[i] = v
+	}
+	return nil
+}
+
+func nullError(col *tabledefs.Column, hasNull bool, nullText string) *rowError {
+	what := "empty value"
+	if hasNull {
+		what = "NULL (" + strconv.Quote(nullText) + ")"
+	}
+	return &rowError{reason: "column " + col.Name + ": " + what + " in a non-nullable column"}
 }
 
 // parseError is the rejection of a field ParseValue refused; kept out of

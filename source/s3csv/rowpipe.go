@@ -50,6 +50,7 @@ func rowPipe(ctx context.Context, rd *csvReader, fn func(b *rowBlock) error) err
 				cancel() // stop the reader; drain what it already sent
 			}
 		}
+		clear(b.quoted) // readBlocks relies on false beyond len(b.quoted)
 		b.fields, b.quoted, b.rows = b.fields[:0], b.quoted[:0], b.rows[:0]
 		select {
 		case free <- b:
@@ -69,7 +70,7 @@ func readBlocks(ctx context.Context, rd *csvReader, out chan<- *rowBlock, free c
 		select {
 		case b = <-free:
 		default:
-			b = &rowBlock{fields: make([]string, 0, blockRows*8)}
+			b = &rowBlock{fields: make([]string, 0, blockRows*8), quoted: make([]bool, 0, blockRows*8)}
 		}
 		for len(b.rows) < blockRows {
 			// Let the reader split straight into the block's spare
@@ -96,7 +97,13 @@ func readBlocks(ctx context.Context, rd *csvReader, out chan<- *rowBlock, free c
 			} else {
 				b.fields = append(b.fields, rec.Fields...)
 			}
-			b.quoted = append(b.quoted, rec.Quoted...)
+			// b.quoted's spare capacity is all false (fresh, or cleared
+			// when recycled), so a row without quotes only extends it.
+			if nq, n := len(b.quoted), len(rec.Quoted); n > 0 && n <= cap(b.quoted)-nq && len(rd.noQuotes) > 0 && &rec.Quoted[0] == &rd.noQuotes[0] {
+				b.quoted = b.quoted[:nq+n]
+			} else {
+				b.quoted = append(b.quoted, rec.Quoted...)
+			}
 			row := blockRow{nf: len(rec.Fields), line: rec.Line, offset: rec.Offset, nextLine: rd.line, err: rec.Err}
 			if rec.Err != nil {
 				row.raw = rd.Raw()
