@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"syscall"
 	"time"
 
 	"github.com/aws/smithy-go"
@@ -46,16 +43,6 @@ func MarkRetryable(err error) error {
 	return retryableError{err}
 }
 
-// retryable AWS error codes: throttling and transient service failures.
-var retryableCodes = map[string]bool{
-	"Throttling": true, "ThrottlingException": true, "ThrottledException": true,
-	"RequestLimitExceeded": true, "ProvisionedThroughputExceededException": true,
-	"LimitExceededException": true, "SlowDown": true, "RequestThrottled": true,
-	"TooManyRequestsException": true, "InternalError": true, "InternalFailure": true,
-	"ServiceUnavailable": true, "RequestTimeout": true, "RequestTimeoutException": true,
-	"KMSThrottlingException": true,
-}
-
 var throttlingCodes = map[string]bool{
 	"Throttling": true, "ThrottlingException": true, "ThrottledException": true,
 	"RequestLimitExceeded": true, "ProvisionedThroughputExceededException": true,
@@ -67,25 +54,7 @@ var throttlingCodes = map[string]bool{
 // with a Retryable() bool method that says so (MarkRetryable), network
 // timeouts, refused/reset connections, unexpected EOF, and AWS throttling
 // or transient service error codes. Context cancellation never is.
-func Retryable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	var r interface{ Retryable() bool }
-	if errors.As(err, &r) {
-		return r.Retryable()
-	}
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		return retryableCodes[api.ErrorCode()]
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return true
-	}
-	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrUnexpectedEOF)
-}
+func Retryable(err error) bool { return source.Retryable(err) }
 
 // throttled reports whether err is a throttling error (counted separately).
 func throttled(err error) bool {

@@ -1,14 +1,6 @@
 package s3csv
 
-import (
-	"context"
-	"errors"
-	"io"
-	"net"
-	"syscall"
-
-	"github.com/aws/smithy-go"
-)
+import "github.com/sluicedata/sluice/source"
 
 // readError is what Next returns when the producers stopped on an error
 // that is not confined to one table. Retryable follows the convention the
@@ -33,36 +25,9 @@ func (e *corruptError) Error() string   { return e.err.Error() }
 func (e *corruptError) Unwrap() error   { return e.err }
 func (e *corruptError) Retryable() bool { return false }
 
-// transientCodes are the S3 error codes after which reading again from the
-// last delivered position can succeed. PreconditionFailed and NoSuchKey
-// mean the object was rewritten or removed while it was read: a restart
-// lists the table again and picks up what is there now.
-var transientCodes = map[string]bool{
-	"SlowDown": true, "Throttling": true, "ThrottlingException": true, "RequestLimitExceeded": true,
-	"TooManyRequestsException": true, "RequestThrottled": true,
-	"InternalError": true, "InternalFailure": true, "ServiceUnavailable": true,
-	"RequestTimeout": true, "RequestTimeoutException": true,
-	"PreconditionFailed": true, "NoSuchKey": true,
-}
-
 // transient reports whether err is worth retrying from the last delivered
-// position. Cancellation never is (the source is closing).
+// position: what every source retries, plus an object that was rewritten or
+// removed while being read (listing again finds the current state).
 func transient(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	var r interface{ Retryable() bool }
-	if errors.As(err, &r) {
-		return r.Retryable()
-	}
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		return transientCodes[api.ErrorCode()]
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return true
-	}
-	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrUnexpectedEOF)
+	return source.Retryable(err, "PreconditionFailed", "NoSuchKey")
 }
