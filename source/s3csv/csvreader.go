@@ -39,8 +39,10 @@ const (
 	arenaSize   = 64 << 10
 	maxRawKeep  = 64 << 10 // raw text kept for a reject
 	// maxRowBytes bounds one row, so that a stray quote in a 10 GB object
-	// fails the object instead of buffering the rest of it.
-	maxRowBytes = 256 << 20
+	// does not buffer the rest of it: a quoted field still open after this
+	// many bytes rejects the line it started on and reading resumes at the
+	// next line; a line without any row delimiter fails the object.
+	maxRowBytes = 64 << 20
 )
 
 // csvReader is a streaming CSV parser. The common row (no quote character)
@@ -339,7 +341,10 @@ func (r *csvReader) readQuoted() (*record, error) {
 				return r.malformed(r.end-r.start, 0, errUnterminated), nil
 			}
 			if r.end-r.start > r.rowLimit {
-				return nil, r.errRowTooLong()
+				// Most likely an unbalanced quote: reject the line it
+				// started on and resynchronise after it, so the rows
+				// that follow are not lost with it.
+				return r.malformedAt(0, fmt.Errorf("a quoted field is still open %d KiB later (an unbalanced quote?): the line is rejected and reading resumes at the next line", r.rowLimit>>10))
 			}
 			r.fill(2 * (r.end - r.start))
 			if r.rerr != nil {

@@ -204,17 +204,43 @@ func FuzzCSVReader(f *testing.F) {
 	})
 }
 
-// A stray quote must not buffer the rest of a huge object.
+// A stray quote must not buffer the rest of a huge object, nor lose the
+// rows after it: its line is rejected and reading resumes on the next one.
+// A line without any row delimiter still fails the object.
 func TestCSVReaderRowLimit(t *testing.T) {
-	for _, in := range []string{"a,\"b\n" + strings.Repeat("x,y\n", 100_000), strings.Repeat("z", 500_000)} {
-		rd := newCSVReader(strings.NewReader(in), dialect{delim: ",", rowDelim: "\n", rfc4180: true})
-		rd.rowLimit = 64 << 10
-		var err error
-		for err == nil {
-			_, err = rd.Read()
+	in := "a,\"b\n" + strings.Repeat("x,y\n", 100_000)
+	rd := newCSVReader(strings.NewReader(in), dialect{delim: ",", rowDelim: "\n", rfc4180: true})
+	rd.rowLimit = 64 << 10
+	var rejects, rows int
+	for {
+		rec, err := rd.Read()
+		if err == io.EOF {
+			break
 		}
-		if !strings.Contains(fmt.Sprint(err), "longer than") {
-			t.Fatalf("got %v", err)
+		if err != nil {
+			t.Fatal(err)
 		}
+		switch {
+		case rec.Err != nil:
+			rejects++
+			if rec.Line != 1 || !strings.Contains(rec.Err.Error(), "unbalanced quote") {
+				t.Fatalf("reject at line %d: %v", rec.Line, rec.Err)
+			}
+		case len(rec.Fields) == 2 && rec.Fields[0] == "x":
+			rows++
+		}
+	}
+	if rejects != 1 || rows != 100_000 {
+		t.Fatalf("%d rejects, %d good rows after the stray quote; want 1 and 100000", rejects, rows)
+	}
+
+	rd = newCSVReader(strings.NewReader(strings.Repeat("z", 500_000)), dialect{delim: ",", rowDelim: "\n", rfc4180: true})
+	rd.rowLimit = 64 << 10
+	var err error
+	for err == nil {
+		_, err = rd.Read()
+	}
+	if !strings.Contains(fmt.Sprint(err), "longer than") {
+		t.Fatalf("got %v", err)
 	}
 }

@@ -40,11 +40,13 @@
 // table) become source.Reject values in the batch; nothing is dropped.
 //
 // Memory does not depend on object size: objects are streamed, a read error
-// reopens the object at the byte reached (pinned to its ETag), and a row
-// longer than 256 MiB (an unbalanced quote) fails the object.
+// reopens the object at the byte reached (pinned to its ETag), and a
+// quoted field still open after 64 MiB (an unbalanced quote) rejects the
+// line it started on, reading resuming at the next line; a line of more
+// than 64 MiB without any row delimiter fails the object.
 //
 // Errors: a table whose input cannot be read (a corrupt gzip object, a
-// row too long, access denied) ends with a *source.TableError and the
+// line too long, access denied) ends with a *source.TableError and the
 // other tables go on. A transient error (throttling, a reset connection
 // that outlasts the reopens, an object rewritten while read) stops the
 // producers; Next returns it with Retryable() true and the next Next
