@@ -333,17 +333,10 @@ func (t *Target) Write(ctx context.Context, recs []mapping.Record) error {
 		return t.Err()
 	}
 	t.mu.Lock()
-	for t.err == nil && t.stall == nil && t.bufBytes > 0 && t.bufBytes+bytes > t.o.MaxBufferedBytes {
-		ch := t.changed
-		t.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-ch:
-		}
-		t.mu.Lock()
-	}
 	defer t.mu.Unlock()
+	if err := t.waitLocked(ctx, func() bool { return t.bufBytes > 0 && t.bufBytes+bytes > t.o.MaxBufferedBytes }); err != nil {
+		return err
+	}
 	if t.err != nil {
 		return t.err
 	}
@@ -410,21 +403,32 @@ func (t *Target) Err() error {
 // *TransportError (call Flush again: the records are still queued).
 func (t *Target) Flush(ctx context.Context) error {
 	t.mu.Lock()
-	for t.err == nil && t.stall == nil && t.pending > 0 {
+	defer t.mu.Unlock()
+	if err := t.waitLocked(ctx, func() bool { return t.pending > 0 }); err != nil {
+		return err
+	}
+	if t.err != nil {
+		return t.err
+	}
+	return t.takeStall()
+}
+
+// waitLocked waits, t.mu held on entry and on return, while busy() holds and
+// the target has neither failed nor stalled; it returns ctx's error if ctx
+// ends first.
+func (t *Target) waitLocked(ctx context.Context, busy func() bool) error {
+	for t.err == nil && t.stall == nil && busy() {
 		ch := t.changed
 		t.mu.Unlock()
 		select {
 		case <-ctx.Done():
+			t.mu.Lock()
 			return ctx.Err()
 		case <-ch:
 		}
 		t.mu.Lock()
 	}
-	defer t.mu.Unlock()
-	if t.err != nil {
-		return t.err
-	}
-	return t.takeStall()
+	return nil
 }
 
 // Close flushes, then stops the senders.
